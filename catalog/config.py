@@ -1,0 +1,31 @@
+"""Where the catalog's files and database live; everything overridable by environment."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "catalog.db"
+
+
+def database_url() -> str:
+    """`DATABASE_URL` if set, else a SQLite file under var/ (zero set-up)."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        # Heroku-style URLs and bare postgresql:// should use the psycopg 3 driver we ship.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def policy_path() -> Path:
+    return Path(os.environ.get("POLICY_FILE", PROJECT_ROOT / "policies.yml"))
+
+
+def low_stock_threshold() -> int:
+    """At or below this many available units, answers say "only N left"."""
+    return int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))

@@ -1,0 +1,250 @@
+"""Typed SQLAlchemy models of the inventory database.
+
+The tables follow the shape of mature commerce backends (Saleor's warehouse model):
+stock is held per variant *and* location, quantities that can be derived (available
+to sell) are never stored, and every change of physical stock is written to an
+append-only movement log so that any number can be explained afterwards.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(12, 2)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Location(Base):
+    """A place that holds stock (warehouse, shop floor)."""
+
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    reliability: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
+
+
+class Product(Base):
+    """A product model as a shopper names it ("Ridgeline Trail Runner").
+
+    Rows of a catalog file that share title, brand and category are variants of one
+    product; `group_key` is that identity, so re-imports find the same product.
+    """
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    brand: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(500), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str | None] = mapped_column(String(2000))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
+
+    variants: Mapped[list[Variant]] = relationship(back_populates="product", order_by="Variant.id")
+
+
+class Variant(Base):
+    """The sellable unit with its own SKU (a size and colour of a product)."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_non_negative"),
+        CheckConstraint("max_per_customer IS NULL OR max_per_customer >= 1", name="cap_positive"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    sku_key: Mapped[str] = mapped_column(String(64), unique=True)  # upper-cased sku for lookups
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    color: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[str | None] = mapped_column(String(100))
+    price: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    preorder_allowed: Mapped[bool] = mapped_column(default=False)
+    backorder_allowed: Mapped[bool] = mapped_column(default=False)
+    max_per_customer: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+    stock: Mapped[list[StockLevel]] = relationship(back_populates="variant")
+    offers: Mapped[list[SupplierOffer]] = relationship(back_populates="variant")
+
+
+class StockLevel(Base):
+    """Units of one variant at one location. Available to sell is derived, never stored."""
+
+    __tablename__ = "stock_levels"
+    __table_args__ = (
+        UniqueConstraint("variant_id", "location_id", name="uq_stock_levels_variant_location"),
+        CheckConstraint("on_hand >= 0", name="on_hand_non_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_non_negative"),
+        CheckConstraint("safety_stock >= 0", name="safety_non_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+
+    variant: Mapped[Variant] = relationship(back_populates="stock")
+
+
+class SupplierOffer(Base):
+    """What a supplier asks for a variant and how fast it can deliver.
+
+    `supplier_qty` is what the supplier says it can ship now (None = unknown,
+    0 = the supplier is out too). The primary offer is the merchant's usual source.
+    """
+
+    __tablename__ = "supplier_offers"
+    __table_args__ = (UniqueConstraint("variant_id", "supplier_id", name="uq_supplier_offers_variant_supplier"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    lead_time_days: Mapped[int | None] = mapped_column(Integer)
+    supplier_qty: Mapped[int | None] = mapped_column(Integer)
+    is_primary: Mapped[bool] = mapped_column(default=False)
+
+    variant: Mapped[Variant] = relationship(back_populates="offers")
+    supplier: Mapped[Supplier] = relationship()
+
+
+class PurchaseOrder(Base):
+    __tablename__ = "purchase_orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | received | cancelled
+    source: Mapped[str] = mapped_column(String(20), default="manual")  # manual | import | seed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    supplier: Mapped[Supplier] = relationship()
+    lines: Mapped[list[PurchaseOrderLine]] = relationship(back_populates="purchase_order")
+
+
+class PurchaseOrderLine(Base):
+    __tablename__ = "purchase_order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("quantity_received >= 0 AND quantity_received <= quantity", name="received_in_range"),
+        Index("ix_po_lines_variant_status", "variant_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_received: Mapped[int] = mapped_column(Integer, default=0)
+    eta: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | received | cancelled
+
+    purchase_order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
+    variant: Mapped[Variant] = relationship()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="customer")
+
+
+class ChannelIdentity(Base):
+    """How a customer is known on a chat channel (Telegram user id, widget session)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_channel_identities_channel_external"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+
+    customer: Mapped[Customer] = relationship(back_populates="identities")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(30), default="open")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    placed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
+    customer: Mapped[Customer] = relationship()
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(30), default="pending")  # pending|packed|shipped|waiting_stock|cancelled
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    variant: Mapped[Variant] = relationship()
+
+
+class StockMovement(Base):
+    """Append-only log of every change to on_hand or reserved (triggers refuse edits)."""
+
+    __tablename__ = "stock_movements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
+    reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())

@@ -1,0 +1,121 @@
+"""Read side of the catalog: the queries services need, returning domain values."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from catalog.db.orm import (
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StockLevel,
+    Supplier,
+    SupplierOffer,
+    Variant,
+)
+from catalog.domain.stock import IncomingLine, Offer, VariantStock, available_to_sell
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    id: int
+    title: str
+    brand: str | None
+    category: str
+    description: str
+    image_url: str | None
+    variant_skus: tuple[str, ...]
+    colors: tuple[str, ...]
+    sizes: tuple[str, ...]
+    attributes: dict
+
+
+class CatalogRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def product_id_for_sku(self, sku: str) -> int | None:
+        return self.session.execute(
+            select(Variant.product_id).where(Variant.sku_key == sku.strip().upper())
+        ).scalar_one_or_none()
+
+    def version(self) -> tuple:
+        """Changes whenever products are added or edited: lets caches refresh cheaply."""
+        return tuple(self.session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one())
+
+    def products(self, ids: Sequence[int] | None = None) -> list[ProductInfo]:
+        query = select(Product).order_by(Product.id)
+        if ids is not None:
+            query = query.where(Product.id.in_(ids))
+        products = self.session.execute(query).scalars().all()
+        variants: dict[int, list[Variant]] = defaultdict(list)
+        vquery = select(Variant).order_by(Variant.id)
+        if ids is not None:
+            vquery = vquery.where(Variant.product_id.in_(ids))
+        for v in self.session.execute(vquery).scalars():
+            variants[v.product_id].append(v)
+        return [_info(p, variants[p.id]) for p in products]
+
+    def variant_stock(self, product_id: int) -> list[VariantStock]:
+        """Every variant of a product with stock, open incoming units and supplier offers."""
+        variants = self.session.execute(
+            select(Variant).where(Variant.product_id == product_id).order_by(Variant.id)
+        ).scalars().all()
+        vids = [v.id for v in variants]
+        if not vids:
+            return []
+        available: dict[int, int] = defaultdict(int)
+        for vid, on_hand, reserved, safety in self.session.execute(
+            select(StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety_stock)
+            .where(StockLevel.variant_id.in_(vids))
+        ):
+            available[vid] += available_to_sell(on_hand, reserved, safety)
+        incoming: dict[int, list[IncomingLine]] = defaultdict(list)
+        for vid, qty, received, eta, supplier in self.session.execute(
+            select(PurchaseOrderLine.variant_id, PurchaseOrderLine.quantity, PurchaseOrderLine.quantity_received,
+                   PurchaseOrderLine.eta, Supplier.name)
+            .join(PurchaseOrder, PurchaseOrderLine.purchase_order_id == PurchaseOrder.id)
+            .join(Supplier, PurchaseOrder.supplier_id == Supplier.id)
+            .where(PurchaseOrderLine.variant_id.in_(vids), PurchaseOrderLine.status == "open",
+                   PurchaseOrder.status == "open")
+        ):
+            if qty - received > 0:
+                incoming[vid].append(IncomingLine(qty - received, eta, supplier))
+        offers: dict[int, list[Offer]] = defaultdict(list)
+        for o, s in self.session.execute(
+            select(SupplierOffer, Supplier).join(Supplier, SupplierOffer.supplier_id == Supplier.id)
+            .where(SupplierOffer.variant_id.in_(vids))
+        ):
+            lead = o.lead_time_days if o.lead_time_days is not None else s.lead_time_days
+            offers[o.variant_id].append(Offer(s.name, o.price, o.currency, lead, o.supplier_qty, o.is_primary, s.reliability))
+        return [
+            VariantStock(
+                sku=v.sku, color=v.color, size=v.size, price=v.price, currency=v.currency,
+                available=available[v.id], incoming=tuple(incoming[v.id]), offers=tuple(offers[v.id]),
+                preorder_allowed=v.preorder_allowed, backorder_allowed=v.backorder_allowed,
+            )
+            for v in variants
+        ]
+
+
+def _info(p: Product, variants: Iterable[Variant]) -> ProductInfo:
+    variants = list(variants)
+    attrs: dict = {}
+    for v in variants:
+        for k, val in (v.attributes or {}).items():
+            if k not in ("color", "colour", "size"):
+                attrs.setdefault(k, val)
+    return ProductInfo(
+        id=p.id, title=p.title, brand=p.brand, category=p.category, description=p.description,
+        image_url=p.image_url, variant_skus=tuple(v.sku for v in variants),
+        colors=tuple(dict.fromkeys(v.color for v in variants if v.color)),
+        sizes=tuple(dict.fromkeys(v.size for v in variants if v.size)),
+        attributes=attrs,
+    )
+
+
