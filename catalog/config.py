@@ -29,3 +29,13 @@ def policy_path() -> Path:
 def low_stock_threshold() -> int:
     """At or below this many available units, answers say "only N left"."""
     return int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))
+
+
+def index_path(url: str) -> Path:
+    """The FAISS index lives beside a SQLite file, or under var/ for a server database."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url[len("sqlite:///"):]).with_suffix(".faiss")
+    import hashlib
+
+    key = hashlib.sha1(url.split("@")[-1].encode()).hexdigest()[:12]
+    return PROJECT_ROOT / "var" / f"index-{key}.faiss"

@@ -1,0 +1,91 @@
+"""The merchant's policy file: answers to "what's your refund policy?" and money settings.
+
+Read lazily and re-read when the file changes, so a merchant's edit shows up in the
+next answer without restarting anything. A broken file never breaks the chat: the
+last good version keeps being used and the problem is logged.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from catalog.config import policy_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PolicyTopic:
+    key: str
+    title: str
+    keywords: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class Policies:
+    store_name: str
+    topics: dict[str, PolicyTopic]
+    store_credit_bonus_percent: Decimal
+    refund_approval_threshold: Decimal
+
+    def find(self, topic: str | None, text: str = "") -> PolicyTopic | None:
+        """The topic the NLU named, else the one whose keywords the message uses most."""
+        if topic:
+            key = topic.strip().lower().replace("-", "_").replace(" ", "_")
+            for k in (key, key.rstrip("s"), key + "s"):
+                if k in self.topics:
+                    return self.topics[k]
+        lowered = f" {text.lower()} "
+        best, best_hits = None, 0
+        for t in self.topics.values():
+            hits = sum(1 for kw in t.keywords if re.search(rf"\b{re.escape(kw.lower())}\b", lowered))
+            if hits > best_hits:
+                best, best_hits = t, hits
+        return best
+
+
+def _parse(data: dict) -> Policies:
+    topics = {}
+    for key, t in (data.get("topics") or {}).items():
+        topics[str(key)] = PolicyTopic(
+            key=str(key), title=str(t.get("title") or key), keywords=tuple(str(k) for k in t.get("keywords") or ()),
+            answer=" ".join(str(t["answer"]).split()),
+        )
+    if not topics:
+        raise ValueError("no topics")
+    return Policies(
+        store_name=str(data.get("store_name") or "our shop"), topics=topics,
+        store_credit_bonus_percent=Decimal(str(data.get("store_credit_bonus_percent", 10))),
+        refund_approval_threshold=Decimal(str(data.get("refund_approval_threshold", 200))),
+    )
+
+
+class PolicyStore:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or policy_path()
+        self._lock = threading.Lock()
+        self._mtime: float | None = None
+        self._policies: Policies | None = None
+
+    def get(self) -> Policies | None:
+        """Current policies, or None if the file was never readable."""
+        try:
+            mtime = self.path.stat().st_mtime
+        except OSError:
+            log.error("policy file %s is missing", self.path)
+            return self._policies
+        if mtime != self._mtime:
+            with self._lock:
+                try:
+                    self._policies = _parse(yaml.safe_load(self.path.read_text(encoding="utf-8")) or {})
+                except Exception as exc:  # keep the last good version
+                    log.error("policy file %s is invalid (%s); using the last good version", self.path, exc)
+                self._mtime = mtime
+        return self._policies
