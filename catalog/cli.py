@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     seed = sub.add_parser("seed", help="fill the database with the deterministic demo store")
     seed.add_argument("--today", type=dt.date.fromisoformat, help="date the demo's ETAs are relative to (default: today)")
+    seed.add_argument("--if-empty", action="store_true", help="only seed a database that has no products yet")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = args.database_url or database_url()
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import":
         return _import(url, args.path, quiet=args.quiet)
     if args.command == "seed":
-        return _seed(url, args.today or dt.date.today())
+        return _seed(url, args.today or dt.date.today(), args.if_empty)
     return 1
 
 
@@ -67,10 +68,16 @@ def _import(url: str, path: Path, quiet: bool) -> int:
     return 1 if report.errors else 0
 
 
-def _seed(url: str, today: dt.date) -> int:
+def _seed(url: str, today: dt.date, if_empty: bool) -> int:
     from catalog.services.seeding import seed_demo_store
     from catalog.uow import UnitOfWork
 
+    if if_empty:
+        with UnitOfWork(url) as uow:
+            count, _ = uow.catalog.version()
+        if count:
+            print(f"database already has {count} products; not seeding")
+            return 0
     summary = seed_demo_store(UnitOfWork(url), today)
     print(summary)
     return 0

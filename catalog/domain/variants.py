@@ -30,7 +30,7 @@ def norm_size(value: str | None) -> str | None:
 def matches(color_wanted: str | None, size_wanted: str | None, color: str | None, size: str | None) -> bool:
     if color_wanted and norm_color(color_wanted) != norm_color(color):
         # "blue" asked, variant "navy blue": the asked word inside the name counts too
-        if not (color and norm_color(color_wanted) in norm_color(color).split()):
+        if not (color and norm_color(color_wanted) in color.lower().split()):
             return False
     if size_wanted and norm_size(size_wanted) != norm_size(size):
         return False

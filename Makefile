@@ -1,0 +1,78 @@
+# The two commands that matter: `make run` and `make test`. Each sets up what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY       := .venv/bin/python
+RASA_PY  := .venv-rasa/bin/python
+RASA     := .venv-rasa/bin/rasa
+MODEL    := models/stockout.tar.gz
+TRAINING := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+APP_ENV  := .venv/.installed
+RASA_ENV := .venv-rasa/.installed
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help run serve test setup db model eval bench lock clean
+
+help:
+	@echo "make run    set up what is missing, start the assistant and chat in the terminal"
+	@echo "make serve  run Rasa (5005) and the action server (5055) in the foreground"
+	@echo "make test   set up what is missing and run every test"
+	@echo "make eval   NLU accuracy on ../shared/eval"
+	@echo "make bench  latency and import benchmarks"
+
+# --- environments -----------------------------------------------------------------
+$(APP_ENV): requirements.txt constraints.txt
+	@command -v python3.11 >/dev/null || { echo "python3.11 is needed (pyenv install 3.11)"; exit 1; }
+	test -x .venv/bin/python || python3.11 -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -r requirements.txt -c constraints.txt
+	touch $@
+
+$(RASA_ENV): requirements-rasa.txt constraints-rasa.txt
+	@command -v python3.10 >/dev/null || { echo "python3.10 is needed for Rasa 3.6 (pyenv install 3.10)"; exit 1; }
+	test -x .venv-rasa/bin/python || python3.10 -m venv .venv-rasa
+	.venv-rasa/bin/pip install -q --upgrade pip
+	.venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
+	touch $@
+
+# --- data and model ---------------------------------------------------------------
+db: $(APP_ENV)
+	$(PY) -m catalog seed --if-empty
+
+# Retrained only when the training data, domain or config changed.
+$(MODEL): $(RASA_ENV) $(TRAINING)
+	$(RASA) train --fixed-model-name stockout --out models
+	@touch $@
+
+model: $(MODEL)
+
+setup: $(APP_ENV) $(RASA_ENV) db $(MODEL)
+
+# --- running ----------------------------------------------------------------------
+run: setup
+	scripts/run.sh
+
+serve: setup
+	scripts/serve.sh
+
+# --- checks -----------------------------------------------------------------------
+test: $(APP_ENV) $(RASA_ENV) $(MODEL)
+	$(RASA) data validate --max-history 5
+	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+eval: $(RASA_ENV) $(MODEL)
+	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)
+
+bench: $(APP_ENV) $(RASA_ENV) $(MODEL)
+	$(PY) -m bench.import_bench
+	$(PY) -m bench.chat_latency
+
+# Record the exact versions the tests passed with (constraints for fresh installs).
+lock:
+	.venv/bin/pip freeze --exclude-editable > constraints.txt
+	.venv-rasa/bin/pip freeze --exclude-editable > constraints-rasa.txt
+
+clean:
+	rm -rf models results reports var/log

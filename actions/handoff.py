@@ -1,0 +1,40 @@
+"""Requests whose flows are not automated yet: said plainly, and passed to the team."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+# What the shopper asked for, in their terms; {product} and {order} are filled when known.
+REQUESTS = {
+    "subscribe_restock": "a back-in-stock alert{for_product}",
+    "unsubscribe_restock": "to stop back-in-stock messages",
+    "request_preorder": "a pre-order{for_product}",
+    "ask_substitute": "alternatives{for_product} that are in stock",
+    "order_status": "the status of {order}",
+    "cancel_order": "to cancel {order}",
+    "request_refund": "a refund{for_order}",
+    "request_store_credit": "store credit{for_order}",
+}
+
+
+class ActionPassToTeam(Action):
+    def name(self) -> str:
+        return "action_pass_to_team"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name", "")
+        product = tracker.get_slot("product")
+        order_id = tracker.get_slot("order_id")
+        what = REQUESTS.get(intent, "help with this").format(
+            for_product=f" for the {product}" if product else "",
+            order=f"order {order_id}" if order_id else "your order",
+            for_order=f" for order {order_id}" if order_id else "",
+        )
+        dispatcher.utter_message(
+            text=(f"I can't arrange {what} in this chat yet, so I'm passing your request to our team. "
+                  "A team member will reply here, usually within one business day. "
+                  "Is there anything else I can check for you, like stock or a restock date?")
+        )
+        return []

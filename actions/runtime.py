@@ -1,0 +1,49 @@
+"""Process-wide services for the action server, created once and shared by all actions.
+
+Loading the embedding model and indexing the catalog take seconds, so both happen when
+the action server starts (`warm_up`), not on a shopper's first question.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+
+from catalog.config import database_url, index_path
+from catalog.policy import PolicyStore
+from catalog.search.resolver import ProductResolver
+from catalog.search.semantic_index import SemanticIndex
+from catalog.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def semantic_enabled() -> bool:
+    return os.environ.get("SEMANTIC_SEARCH", "1") != "0"
+
+
+@lru_cache(maxsize=1)
+def resolver() -> ProductResolver:
+    url = database_url()
+    embedder = None
+    if semantic_enabled():
+        from catalog.search.embedder import shared_embedder
+
+        embedder = shared_embedder()
+    return ProductResolver(lambda: UnitOfWork(url), embedder, SemanticIndex(index_path(url)))
+
+
+@lru_cache(maxsize=1)
+def policies() -> PolicyStore:
+    return PolicyStore()
+
+
+def uow() -> UnitOfWork:
+    return UnitOfWork()
+
+
+def warm_up() -> None:
+    try:
+        resolver().refresh(force=True)
+    except Exception:  # the database may be down at start; questions will say so politely
+        log.exception("could not load the catalog at start-up; will retry on the first question")

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run the action server and Rasa in the foreground; Ctrl-C (or SIGTERM) stops both.
+# Honours DATABASE_URL, RASA_PORT (5005), ACTION_PORT (5055), MODEL (models/stockout.tar.gz).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RASA_PORT=${RASA_PORT:-5005}
+ACTION_PORT=${ACTION_PORT:-5055}
+MODEL=${MODEL:-models/stockout.tar.gz}
+BIND=${BIND:-0.0.0.0}
+export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
+export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+LOG_DIR=${LOG_DIR:-var/log}
+mkdir -p "$LOG_DIR"
+
+pids=()
+stop() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+.venv/bin/python -m bot.action_server --host "$BIND" --port "$ACTION_PORT" &
+pids+=($!)
+.venv-rasa/bin/python -m bot.rasa_server run --enable-api --cors "*" -i "$BIND" -p "$RASA_PORT" \
+  --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml &
+pids+=($!)
+
+# Wait for both, then report once; exit when either dies so a supervisor can restart us.
+for _ in $(seq 1 240); do
+  if curl -fs "http://127.0.0.1:${ACTION_PORT}/health" >/dev/null 2>&1 &&
+     curl -fs "http://127.0.0.1:${RASA_PORT}/status" >/dev/null 2>&1; then
+    echo "ready: Rasa on http://127.0.0.1:${RASA_PORT} (REST /webhooks/rest/webhook, HTTP API), actions on :${ACTION_PORT}"
+    break
+  fi
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "a server failed to start" >&2; exit 1; }; done
+  sleep 1
+done
+wait -n "${pids[@]}"

@@ -1,0 +1,98 @@
+"""Both real servers, a seeded database, conversations over Rasa's REST channel."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from catalog.db.orm import Product
+from catalog.domain.stock import Outlook, outlook_for
+from catalog.uow import UnitOfWork
+from tests.servers import free_port, running
+
+pytestmark = pytest.mark.e2e
+MODEL = "models/stockout.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def servers(seeded_sqlite, tmp_path_factory):
+    db = tmp_path_factory.mktemp("e2e") / "catalog.db"
+    shutil.copy(seeded_sqlite.removeprefix("sqlite:///"), db)
+    with running(f"sqlite:///{db}", tmp_path_factory.mktemp("logs") / "servers.log") as s:
+        s.database_url = f"sqlite:///{db}"
+        yield s
+
+
+def texts(messages: list[dict]) -> str:
+    return " ".join(m.get("text", "") for m in messages)
+
+
+def _incoming_product(url: str):
+    with UnitOfWork(url) as uow:
+        for pid, title in uow.session.execute(select(Product.id, Product.title).order_by(Product.id)):
+            stocks = uow.catalog.variant_stock(pid)
+            if len(stocks) == 1:
+                o = outlook_for(stocks[0], dt.date.today(), 5)
+                if o.outlook is Outlook.INCOMING and not o.overdue:
+                    return title, stocks[0], o
+    raise AssertionError("no single-variant product with an open purchase order")
+
+
+def test_contract_intents_are_understood(servers):
+    examples = {
+        "hi there": "greet", "bye, thanks": "goodbye", "am I talking to a robot?": "bot_challenge",
+        "do you have the black trail runners in 42?": "check_stock",
+        "when will the espresso machine be back?": "ask_restock_date",
+        "where is order 100234?": "order_status", "can I speak to a human?": "human_handoff",
+        "what's your refund policy?": "ask_policy",
+    }
+    for text, intent in examples.items():
+        assert servers.parse(text)["intent"]["name"] == intent, text
+    entities = {e["entity"]: e["value"] for e in servers.parse("do you have the black trail runners in 42?")["entities"]}
+    assert entities.get("color") == "black" and entities.get("size") == "42"
+
+
+def test_stock_conversation_remembers_the_product(servers):
+    title, stock, outlook = _incoming_product(servers.database_url)
+    sender = f"e2e-{uuid.uuid4().hex[:6]}"
+    first = texts(servers.say(sender, f"is {stock.sku} in stock?"))
+    assert title in first and "out of stock" in first
+    second = texts(servers.say(sender, "ok, when will it be back?"))
+    assert f"{outlook.restock_qty} more around" in second
+
+
+def test_choice_buttons_lead_to_a_stock_answer(servers):
+    sender = f"e2e-{uuid.uuid4().hex[:6]}"
+    reply = servers.say(sender, "do you have any espresso machines in stock?")
+    buttons = [b for m in reply for b in m.get("buttons", [])]
+    assert len(buttons) >= 2, reply
+    answer = texts(servers.say(sender, buttons[0]["payload"]))
+    name_word = buttons[0]["title"].split()[-2]
+    assert name_word in answer and ("in stock" in answer or "left" in answer or "out of stock" in answer)
+
+
+def test_greeting_policy_and_handoff_get_answers(servers):
+    sender = f"e2e-{uuid.uuid4().hex[:6]}"
+    assert texts(servers.say(sender, "hello"))
+    assert "Refunds:" in texts(servers.say(sender, "what's your refund policy?"))
+    assert texts(servers.say(sender, "I want to talk to a real person"))
+
+
+@pytest.mark.parametrize("message", ["", "   ", "🙂🙂🙂🙂", "a" * 10_000, "<b>hi</b><script>alert(1)</script>",
+                                     "'; DROP TABLE products; --", "asdfgh qwerty zxcvb", "{\"json\": true}"])
+def test_bad_input_always_gets_a_reply(servers, message):
+    replies = servers.say(f"bad-{uuid.uuid4().hex[:6]}", message)
+    assert replies and all(m.get("text") or m.get("buttons") for m in replies)
+    assert len(texts(replies)) < 1000
+    follow_up = servers.say(f"bad-{uuid.uuid4().hex[:6]}", "hi")  # and the bot still works after it
+    assert texts(follow_up)
+
+
+def test_action_server_down_gets_an_apology(seeded_sqlite, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/webhook"
+    with running(seeded_sqlite, tmp_path / "servers.log", action_endpoint=dead) as s:
+        reply = texts(s.say("down-1", "is the trail runner in stock?"))
+    assert "Sorry" in reply and "try again" in reply
