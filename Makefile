@@ -23,15 +23,13 @@ help:
 
 # --- environments -----------------------------------------------------------------
 $(APP_ENV): requirements.txt constraints.txt
-	@command -v python3.11 >/dev/null || { echo "python3.11 is needed (pyenv install 3.11)"; exit 1; }
-	test -x .venv/bin/python || python3.11 -m venv .venv
+	test -x .venv/bin/python || "$$(scripts/find-python.sh 3.11)" -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
 	.venv/bin/pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
 $(RASA_ENV): requirements-rasa.txt constraints-rasa.txt
-	@command -v python3.10 >/dev/null || { echo "python3.10 is needed for Rasa 3.6 (pyenv install 3.10)"; exit 1; }
-	test -x .venv-rasa/bin/python || python3.10 -m venv .venv-rasa
+	test -x .venv-rasa/bin/python || "$$(scripts/find-python.sh 3.10)" -m venv .venv-rasa
 	.venv-rasa/bin/pip install -q --upgrade pip
 	.venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
 	touch $@

@@ -47,11 +47,11 @@ def stock_reply(report: StockReport, today: dt.date, asking_date: bool = False) 
 def _one_variant(name: str, a: VariantAnswer, today: dt.date, asking_date: bool, report: StockReport) -> str:
     o, price = a.outlook, money(a.stock.price, a.stock.currency)
     if o.outlook is Outlook.IN_STOCK:
-        lead = "Good news: it's in stock now, no need to wait" if asking_date else "Yes"
-        return f"{lead} - the {name} is in stock ({o.available} available) at {price}."
+        lead = "Good news: no need to wait, the" if asking_date else "Yes, the"
+        return f"{lead} {name} is in stock ({o.available} available) at {price}."
     if o.outlook is Outlook.LOW_STOCK:
-        lead = "It's in stock now" if asking_date else "Yes"
-        return f"{lead} - but only {o.available} left of the {name}, at {price}."
+        lead = "It's in stock now, but" if asking_date else "Yes, but"
+        return f"{lead} only {o.available} left of the {name}, at {price}."
     text = f"The {name} is out of stock right now. " + _restock(o, a, today)
     if report.others_in_stock:
         text += " In stock now: " + _list_labels(report.others_in_stock) + "."
@@ -90,8 +90,8 @@ def _several_variants(report: StockReport, name: str, today: dt.date, asking_dat
     asked = label(report.asked_color, report.asked_size)
     subject = f"the {name} in {asked}" if asked else f"the {name}"
     if in_stock:
-        lead = "Good news: it's in stock now" if asking_date else "Yes"
-        return f"{lead} - {subject} is available in: {_list_labels(in_stock)}."
+        lead = "Good news: no need to wait," if asking_date else "Yes,"
+        return f"{lead} {subject} is in stock in: {_list_labels(in_stock)}."
     text = f"Sorry, {subject} is out of stock in every option right now. " + _restock(report.best.outlook, report.best, today)
     if report.best.label and report.best.outlook.outlook is Outlook.INCOMING:
         text = text.replace("We expect", f"The first to come back is {report.best.label}: we expect", 1)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
+import sqlite3
 import uuid
 
 import pytest
@@ -13,17 +13,26 @@ from catalog.domain.stock import Outlook, outlook_for
 from catalog.uow import UnitOfWork
 from tests.servers import free_port, running
 
-pytestmark = pytest.mark.e2e
 MODEL = "models/stockout.tar.gz"
 
 
 @pytest.fixture(scope="module")
 def servers(seeded_sqlite, tmp_path_factory):
     db = tmp_path_factory.mktemp("e2e") / "catalog.db"
-    shutil.copy(seeded_sqlite.removeprefix("sqlite:///"), db)
+    copy_sqlite(seeded_sqlite, db)
     with running(f"sqlite:///{db}", tmp_path_factory.mktemp("logs") / "servers.log") as s:
         s.database_url = f"sqlite:///{db}"
         yield s
+
+
+def copy_sqlite(url: str, target) -> None:
+    """SQLite's backup API copies committed pages, including those still in the WAL file."""
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    dest = sqlite3.connect(target)
+    with dest:
+        source.backup(dest)
+    source.close()
+    dest.close()
 
 
 def texts(messages: list[dict]) -> str:
@@ -70,8 +79,7 @@ def test_choice_buttons_lead_to_a_stock_answer(servers):
     buttons = [b for m in reply for b in m.get("buttons", [])]
     assert len(buttons) >= 2, reply
     answer = texts(servers.say(sender, buttons[0]["payload"]))
-    name_word = buttons[0]["title"].split()[-2]
-    assert name_word in answer and ("in stock" in answer or "left" in answer or "out of stock" in answer)
+    assert buttons[0]["title"] in answer and ("in stock" in answer or "left" in answer)
 
 
 def test_greeting_policy_and_handoff_get_answers(servers):
@@ -93,6 +101,8 @@ def test_bad_input_always_gets_a_reply(servers, message):
 
 def test_action_server_down_gets_an_apology(seeded_sqlite, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/webhook"
-    with running(seeded_sqlite, tmp_path / "servers.log", action_endpoint=dead) as s:
+    db = tmp_path / "catalog.db"
+    copy_sqlite(seeded_sqlite, db)
+    with running(f"sqlite:///{db}", tmp_path / "servers.log", action_endpoint=dead) as s:
         reply = texts(s.say("down-1", "is the trail runner in stock?"))
     assert "Sorry" in reply and "try again" in reply
