@@ -1,4 +1,4 @@
-"""`python -m catalog COMMAND`: migrate, import, seed."""
+"""`python -m catalog COMMAND`: migrate, import, seed, receive, set-eta, dispatch, expire-holds."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     seed = sub.add_parser("seed", help="fill the database with the deterministic demo store")
     seed.add_argument("--today", type=dt.date.fromisoformat, help="date the demo's ETAs are relative to (default: today)")
     seed.add_argument("--if-empty", action="store_true", help="only seed a database that has no products yet")
+    rec = sub.add_parser("receive", help="book in a purchase order's delivery (reservations first, then restock alerts)")
+    rec.add_argument("reference", help="purchase order reference, e.g. PO-1001")
+    rec.add_argument("--qty", action="append", default=[], metavar="N|SKU=N",
+                     help="units received: N for every open line, or SKU=N per line (repeatable); default: all due")
+    eta = sub.add_parser("set-eta", help="move a purchase order's ETA; customers told an earlier date get a delay notice")
+    eta.add_argument("reference")
+    eta.add_argument("date", help="new ETA, YYYY-MM-DD")
+    disp = sub.add_parser("dispatch", help="send queued customer messages (log dispatcher)")
+    disp.add_argument("--once", action="store_true", help="one batch, then exit (default: keep polling)")
+    disp.add_argument("--batch", type=int, default=100)
+    disp.add_argument("--worker-id", default=None)
+    sub.add_parser("expire-holds", help="end restock holds whose time is up and alert the next in line")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = args.database_url or database_url()
@@ -39,7 +51,103 @@ def main(argv: list[str] | None = None) -> int:
         return _import(url, args.path, quiet=args.quiet)
     if args.command == "seed":
         return _seed(url, args.today or dt.date.today(), args.if_empty)
+    if args.command == "receive":
+        return _receive(url, args.reference, args.qty)
+    if args.command == "set-eta":
+        return _set_eta(url, args.reference, args.date)
+    if args.command == "dispatch":
+        return _dispatch(url, args.once, args.batch, args.worker_id)
+    if args.command == "expire-holds":
+        return _expire_holds(url)
     return 1
+
+
+def _receive(url: str, reference: str, qty: list[str]) -> int:
+    from catalog.services.purchasing import PurchasingError, receive_purchase_order
+    from catalog.uow import UnitOfWork
+
+    per_sku: dict[str, int] = {}
+    every: int | None = None
+    for item in qty:
+        key, _, value = item.rpartition("=")
+        try:
+            n = int(value)
+        except ValueError:
+            print(f"error: --qty {item!r}: expected N or SKU=N with N a whole number", file=sys.stderr)
+            return 2
+        if n < 0:
+            print(f"error: --qty {item!r}: the quantity cannot be negative", file=sys.stderr)
+            return 2
+        if key:
+            per_sku[key] = n
+        else:
+            every = n
+    if per_sku and every is not None:
+        print("error: give either --qty N (every line) or --qty SKU=N, not both", file=sys.stderr)
+        return 2
+    try:
+        report = receive_purchase_order(UnitOfWork(url), reference, per_sku or None, every)
+    except PurchasingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    lines = ", ".join(f"{sku} x{n}" for sku, n in report.received.items())
+    print(f"received {report.reference}: {lines}; {report.allocated} units set aside for reservations; "
+          f"{report.alerts_queued} restock alerts queued; purchase order is {report.po_status}")
+    return 0
+
+
+def _set_eta(url: str, reference: str, date: str) -> int:
+    from catalog.services.purchasing import PurchasingError, set_eta
+    from catalog.uow import UnitOfWork
+
+    try:
+        new = dt.date.fromisoformat(date)
+    except ValueError:
+        print(f"error: {date!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    try:
+        report = set_eta(UnitOfWork(url), reference, new)
+    except PurchasingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{report.reference} now due {new.isoformat()}; {report.notices_queued} delay notices queued")
+    return 0
+
+
+def _dispatch(url: str, once: bool, batch: int, worker_id: str | None) -> int:
+    import os
+    import socket
+    import time
+
+    from catalog.services.outbox import LogDispatcher, dispatch_once
+    from catalog.uow import UnitOfWork
+
+    logging.getLogger("catalog.services.outbox").setLevel(logging.INFO)
+    logging.getLogger().setLevel(logging.INFO)
+    worker = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    dispatcher = LogDispatcher()
+    total_sent = total_failed = 0
+    try:
+        while True:
+            result = dispatch_once(UnitOfWork(url), dispatcher, worker, batch=max(1, batch))
+            total_sent, total_failed = total_sent + result.sent, total_failed + result.failed
+            if once:
+                break
+            if not result.claimed:
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        pass
+    print(f"dispatched {total_sent} messages; {total_failed} failed (will be retried)")
+    return 0 if total_failed == 0 else 1
+
+
+def _expire_holds(url: str) -> int:
+    from catalog.services.alerts import expire_holds
+    from catalog.uow import UnitOfWork
+
+    expired, report = expire_holds(UnitOfWork(url))
+    print(f"expired {expired} holds; {report.alerts_queued} restock alerts queued for the next in line")
+    return 0
 
 
 def _import(url: str, path: Path, quiet: bool) -> int:

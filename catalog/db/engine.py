@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.config import database_url
 
+WRITE_LOCK_OPTION = "catalog_write_lock"
+
 
 def make_engine(url: str | None = None) -> Engine:
     url = url or database_url()
@@ -22,6 +24,15 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:
+            # Writers that must check-then-insert (reservations, refunds, outbox claims) ask
+            # for BEGIN IMMEDIATE: SQLite then queues them on the write lock (busy_timeout)
+            # instead of letting two read the same snapshot and both decide "one unit left".
+            # Other transactions keep pysqlite's usual deferred behaviour.
+            if conn.get_execution_options().get(WRITE_LOCK_OPTION):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -248,3 +248,170 @@ class StockMovement(Base):
     reason: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
+
+
+# --------------------------------------------------------------------------- promises to customers
+#
+# Pre-orders, backorders and restock holds are explicit rows (as Saleor does with
+# allocations and reservations). What is still free to promise is always derived from
+# them at the moment of asking, never stored a second time.
+
+
+class Reservation(Base):
+    """A customer's claim on units not on the shelf yet.
+
+    A pre-order points at the purchase-order line it is served from; a backorder has no
+    line (nothing is ordered yet) and waits for the next units of the variant. When units
+    arrive they are allocated in order of `id` (first come, first served);
+    `quantity_allocated` of them are then physically set aside for the customer.
+    """
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("quantity_allocated >= 0 AND quantity_allocated <= quantity", name="allocated_in_range"),
+        CheckConstraint("kind IN ('preorder', 'backorder')", name="kind_known"),
+        Index("ix_reservations_variant_status", "variant_id", "status"),
+        Index("ix_reservations_po_line_status", "purchase_order_line_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    purchase_order_line_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_order_lines.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # preorder | backorder
+    quantity: Mapped[int] = mapped_column(Integer)
+    quantity_allocated: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | allocated | cancelled
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    promised_eta: Mapped[dt.date | None] = mapped_column(Date)  # the date the customer was last told
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class RestockSubscription(Base):
+    """"Tell me when it is back": on a whole product (any variant) or one variant."""
+
+    __tablename__ = "restock_subscriptions"
+    __table_args__ = (
+        Index("ix_restock_subscriptions_product_status", "product_id", "status"),
+        Index("ix_restock_subscriptions_variant_status", "variant_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | notified | cancelled
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class StockHold(Base):
+    """Units set aside for one customer for a limited time (a restock alert's promise).
+
+    While active and unexpired, a hold lowers available-to-sell for everyone else.
+    """
+
+    __tablename__ = "stock_holds"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_stock_holds_variant_status", "variant_id", "status"),
+        Index("ix_stock_holds_status_expires", "status", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("restock_subscriptions.id"))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | expired | released | used
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to a customer, written in the same transaction as the change it reports.
+
+    Dispatchers claim rows (claimed_by / claimed_until), send them, and mark them sent;
+    `dedupe_key` makes enqueueing the same news twice impossible.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_available", "status", "available_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    available_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class HandoffTicket(Base):
+    """A request for a person: the reason, the conversation, and what they need to act."""
+
+    __tablename__ = "handoff_tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | approved | rejected | closed
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LedgerEntry(Base):
+    """Append-only money ledger (triggers refuse UPDATE and DELETE).
+
+    Every payment, refund and store credit is one row; what may still be refunded is
+    derived from the rows. `idempotency_key` is UNIQUE, so a retried request cannot pay
+    twice even when two copies race each other.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_non_negative"),
+        CheckConstraint("bonus >= 0", name="bonus_non_negative"),
+        Index("ix_ledger_entries_order_kind", "order_id", "kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # payment | refund | store_credit | refund_pending | refund_approved | refund_rejected
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    bonus: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    currency: Mapped[str] = mapped_column(String(3))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    related_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("handoff_tickets.id"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
+
+
+class OrderAccessAttempt(Base):
+    """Every attempt to prove an order is one's own: the basis of rate limiting."""
+
+    __tablename__ = "order_access_attempts"
+    __table_args__ = (
+        Index("ix_order_access_attempts_conversation_created", "conversation_id", "created_at"),
+        Index("ix_order_access_attempts_number_created", "order_number", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    order_number: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

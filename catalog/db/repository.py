@@ -13,12 +13,13 @@ from catalog.db.orm import (
     Product,
     PurchaseOrder,
     PurchaseOrderLine,
-    StockLevel,
     Supplier,
     SupplierOffer,
     Variant,
+    utcnow,
 )
-from catalog.domain.stock import IncomingLine, Offer, VariantStock, available_to_sell
+from catalog.db.promises import PromiseRepository
+from catalog.domain.stock import IncomingLine, Offer, VariantStock
 
 
 @dataclass(frozen=True)
@@ -69,23 +70,23 @@ class CatalogRepository:
         vids = [v.id for v in variants]
         if not vids:
             return []
-        available: dict[int, int] = defaultdict(int)
-        for vid, on_hand, reserved, safety in self.session.execute(
-            select(StockLevel.variant_id, StockLevel.on_hand, StockLevel.reserved, StockLevel.safety_stock)
-            .where(StockLevel.variant_id.in_(vids))
-        ):
-            available[vid] += available_to_sell(on_hand, reserved, safety)
+        # Holds and allocated pre-orders lower what others can buy (PromiseRepository.available).
+        available = PromiseRepository(self.session).available(vids, utcnow())
         incoming: dict[int, list[IncomingLine]] = defaultdict(list)
-        for vid, qty, received, eta, supplier in self.session.execute(
+        rows = self.session.execute(
             select(PurchaseOrderLine.variant_id, PurchaseOrderLine.quantity, PurchaseOrderLine.quantity_received,
-                   PurchaseOrderLine.eta, Supplier.name)
+                   PurchaseOrderLine.eta, Supplier.name, PurchaseOrderLine.id)
             .join(PurchaseOrder, PurchaseOrderLine.purchase_order_id == PurchaseOrder.id)
             .join(Supplier, PurchaseOrder.supplier_id == Supplier.id)
             .where(PurchaseOrderLine.variant_id.in_(vids), PurchaseOrderLine.status == "open",
                    PurchaseOrder.status == "open")
-        ):
-            if qty - received > 0:
-                incoming[vid].append(IncomingLine(qty - received, eta, supplier))
+        ).all()
+        promised = PromiseRepository(self.session).waiting_by_line([row[5] for row in rows])
+        for vid, qty, received, eta, supplier, line_id in rows:
+            # Units already pre-ordered by someone are not offered again ("never promised twice").
+            free = qty - received - promised.get(line_id, 0)
+            if free > 0:
+                incoming[vid].append(IncomingLine(free, eta, supplier))
         offers: dict[int, list[Offer]] = defaultdict(list)
         for o, s in self.session.execute(
             select(SupplierOffer, Supplier).join(Supplier, SupplierOffer.supplier_id == Supplier.id)

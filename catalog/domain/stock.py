@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 
-def available_to_sell(on_hand: int, reserved: int, safety_stock: int) -> int:
-    """Units a customer may buy now; never negative (catalog-format.md)."""
-    return max(0, on_hand - reserved - safety_stock)
+def available_to_sell(on_hand: int, reserved: int, safety_stock: int, held: int = 0) -> int:
+    """Units a customer may buy now; never negative (catalog-format.md).
+
+    `held` counts units promised to named customers outside the shop's own `reserved`
+    figure: active, unexpired restock holds and pre-order units already allocated on
+    arrival. They are rows of their own, so they are subtracted here, never stored.
+    """
+    return max(0, on_hand - reserved - safety_stock - held)
 
 
 @dataclass(frozen=True)

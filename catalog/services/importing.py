@@ -54,7 +54,18 @@ def import_raw_rows(
             report.restocked_variant_ids.extend(result.restocked_variant_ids)
             if progress:
                 progress(len(batch))
+    if report.restocked_variant_ids:
+        _alert_restocked(uow, report.restocked_variant_ids)
     return report
+
+
+def _alert_restocked(uow: UnitOfWork, variant_ids: list[int]) -> None:
+    """on_hand went up: backorders first, then restock alerts (catalog.services.alerts)."""
+    from catalog.services.alerts import on_stock_arrived
+
+    ids = sorted(set(variant_ids))
+    for start in range(0, len(ids), BATCH_SIZE):
+        on_stock_arrived(uow, ids[start:start + BATCH_SIZE])
 
 
 def _valid_batches(raw_rows: Iterable[RawRow | RowError], report: ImportReport) -> Iterator[list[CatalogRow]]:
