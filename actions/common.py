@@ -1,0 +1,62 @@
+"""Small helpers every action uses: entities of the latest message, who is chatting."""
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Tracker
+
+from actions import runtime
+from catalog.services.customers import customer_for_identity
+
+MAX_ENTITY_CHARS = 300
+# Channels whose user ids the channel itself vouches for. A REST sender id is chosen by the
+# client, so it identifies a conversation but proves nothing about who owns an order.
+TRUSTED_IDENTITY_CHANNELS = frozenset({"telegram"})
+_WORD_NUMBERS = {"one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "couple": 2, "pair": 2, "three": 3, "four": 4,
+                 "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "dozen": 12}
+
+
+def entity(tracker: Tracker, name: str) -> str | None:
+    values = [e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == name]
+    values = [str(v).strip() for v in values if v not in (None, "")]
+    return values[0][:MAX_ENTITY_CHARS] if values else None
+
+
+def channel(tracker: Tracker) -> str:
+    return (tracker.get_latest_input_channel() or "rest")[:32]
+
+
+def customer_id(tracker: Tracker) -> int:
+    """The customer behind this conversation, created on first use."""
+    return customer_for_identity(runtime.uow(), channel(tracker), tracker.sender_id)
+
+
+def parse_quantity(text: str | None) -> int | None:
+    """"2", "two please", "a couple" -> a whole number; None when there is none."""
+    if not text:
+        return None
+    digits = re.findall(r"(?<![\w.])-?\d+(?![\w.])", text)
+    if digits:
+        return int(digits[0])
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _WORD_NUMBERS and word not in {"a", "an"}:
+            return _WORD_NUMBERS[word]
+    return None
+
+
+def order_number(text: str | None) -> str | None:
+    """Order numbers as shoppers type them: "#100234", "order 100234", "100 234"."""
+    if not text:
+        return None
+    match = re.search(r"#?\s*([A-Za-z]{0,4}-?\d[\d\s-]{3,14}\d)", text)
+    if not match:
+        return None
+    return re.sub(r"[\s-]", "", match.group(1)).upper()
+
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def email_in(text: str | None) -> str | None:
+    match = EMAIL.search(text or "")
+    return match.group(0) if match else None

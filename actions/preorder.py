@@ -1,0 +1,205 @@
+"""Pre-orders and backorders: a form that settles item, quantity and confirmation.
+
+The quote shown for confirmation and the reservation itself both come from
+catalog.services.reservations, which decides under a lock; what the form validated
+may still lose a race, and then the shopper is told so with the alternatives.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import runtime
+from actions.common import customer_id, entity, parse_quantity
+from actions.guard import apologise_on_failure
+from actions.products import identify
+from actions.replies import money, product_name
+from catalog.domain.reservations import due_text
+from catalog.domain.variants import label, matches
+from catalog.search.resolver import Match
+from catalog.services.reservations import Kind, Outcome, ReservationResult, quote, reserve
+
+FORM_SLOTS = ("preorder_sku", "preorder_kind", "quantity", "preorder_confirmed")
+NOTHING = "none"  # preorder_kind when there is nothing to reserve (in stock, sold out, not allowed)
+MAX_QUANTITY = 999
+
+
+def _variant_for(match: Match, tracker: Tracker, variant_sku: str | None) -> tuple[str | None, list[dict]]:
+    """The SKU to reserve; for a product with several variants, the one asked for, else buttons."""
+    if variant_sku:
+        return variant_sku, []
+    product = match.product
+    if len(product.variant_skus) == 1:
+        return product.variant_skus[0], []
+    color, size = entity(tracker, "color") or tracker.get_slot("color"), entity(tracker, "size") or tracker.get_slot("size")
+    with runtime.uow() as uow:
+        stocks = uow.catalog.variant_stock(product.id)
+    wanted = [s for s in stocks if matches(color, size, s.color, s.size)] if (color or size) else stocks
+    if len(wanted) == 1:
+        return wanted[0].sku, []
+    options = [s for s in wanted if s.available <= 0] or wanted
+    buttons = [{"title": label(s.color, s.size) or s.sku, "payload": "/inform" + json.dumps({"sku": s.sku})}
+               for s in options[:10]]
+    return None, buttons
+
+
+def _explain(result: ReservationResult) -> str:
+    return result.message
+
+
+class ValidatePreorderForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_preorder_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        if tracker.get_slot("preorder_kind") == NOTHING:
+            return []  # already explained why nothing can be reserved; the form ends
+        return domain_slots
+
+    async def extract_preorder_sku(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("preorder_sku"):
+            return {}
+        requested = tracker.get_slot("requested_slot")
+        if requested not in (None, "preorder_sku"):
+            return {}
+        return await asyncio.to_thread(self._find_sku, dispatcher, tracker)
+
+    def _find_sku(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        match, variant_sku = identify(tracker)
+        if not isinstance(match, Match):
+            if match.ambiguous:
+                from actions.products import ask_which
+
+                ask_which(dispatcher, match)
+            return {}
+        sku, buttons = _variant_for(match, tracker, variant_sku)
+        if sku is None:
+            dispatcher.utter_message(text=f"Which {product_name(match.product)} would you like to reserve?",
+                                     buttons=buttons)
+            return {"product_sku": match.product.variant_skus[0]}
+        return {"preorder_sku": sku, "product_sku": sku, "product": match.product.title}
+
+    async def validate_preorder_sku(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> dict[str, Any]:
+        return await asyncio.to_thread(self._kind_for, str(value), dispatcher, tracker)
+
+    def _kind_for(self, sku: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        """Pre-order when units are incoming, backorder where allowed, otherwise say why not."""
+        who = customer_id(tracker)
+        first = quote(runtime.uow(), who, sku, 1, Kind.PREORDER)
+        if first.outcome is Outcome.CAN_RESERVE:
+            return {"preorder_sku": sku, "preorder_kind": Kind.PREORDER.value}
+        if first.outcome is Outcome.IN_STOCK:
+            dispatcher.utter_message(text="Good news: it's in stock now, so there's no need to reserve it - "
+                                          "you can order it in the shop straight away.")
+            return {"preorder_sku": sku, "preorder_kind": NOTHING}
+        second = quote(runtime.uow(), who, sku, 1, Kind.BACKORDER)
+        if second.outcome is Outcome.CAN_RESERVE:
+            return {"preorder_sku": sku, "preorder_kind": Kind.BACKORDER.value}
+        dispatcher.utter_message(text=_explain(first if first.outcome is not Outcome.NOT_ALLOWED else second))
+        return {"preorder_sku": sku, "preorder_kind": NOTHING}
+
+    async def extract_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "quantity":
+            return {}
+        number = parse_quantity(entity(tracker, "quantity") or tracker.latest_message.get("text"))
+        return {"quantity": str(number)} if number is not None else {}
+
+    async def validate_quantity(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        number = parse_quantity(str(value))
+        if number is None or number < 1 or number > MAX_QUANTITY:
+            dispatcher.utter_message(text=f"Please tell me a number of units between 1 and {MAX_QUANTITY}.")
+            return {"quantity": None}
+        sku, kind = tracker.get_slot("preorder_sku"), tracker.get_slot("preorder_kind")
+        if not sku or kind in (None, NOTHING):
+            return {"quantity": str(number)}  # checked once the item is known
+        result = await asyncio.to_thread(quote, runtime.uow(), customer_id(tracker), sku, number, Kind(kind))
+        if result.outcome is Outcome.CAN_RESERVE:
+            return {"quantity": str(number)}
+        dispatcher.utter_message(text=_explain(result) + " How many would you like instead?"
+                                 if result.outcome in (Outcome.OVER_CAP, Outcome.SOLD_OUT) else _explain(result))
+        return {"quantity": None}
+
+
+class ActionAskPreorderConfirmed(Action):
+    """The confirmation summary: price, expected date, place in line, what if the date slips."""
+
+    def name(self) -> str:
+        return "action_ask_preorder_confirmed"
+
+    @apologise_on_failure
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        sku, kind = tracker.get_slot("preorder_sku"), Kind(tracker.get_slot("preorder_kind"))
+        quantity = int(tracker.get_slot("quantity"))
+        result = await asyncio.to_thread(quote, runtime.uow(), customer_id(tracker), sku, quantity, kind)
+        if result.outcome is not Outcome.CAN_RESERVE or result.summary is None:
+            dispatcher.utter_message(text=_explain(result))
+            return [SlotSet("quantity", None)]
+        s = result.summary
+        match = runtime.resolver().by_sku(sku)
+        name = product_name(match.product) if match else sku
+        what = "pre-order" if kind is Kind.PREORDER else "backorder"
+        when = f"expected around {due_text(s.expected)}" if s.expected else "no confirmed date yet"
+        dispatcher.utter_message(
+            text=(f"To confirm: {what} {s.quantity} x {name} ({s.sku}) at {money(s.unit_price, s.currency)} each, "
+                  f"{money(s.total, s.currency)} in total, {when}. You'd be #{s.position} in line. "
+                  f"{s.slip_policy} Shall I reserve it?"),
+            buttons=[{"title": "Yes, reserve it", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        )
+        return []
+
+
+def _form_started_at(tracker: Tracker) -> float:
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == "preorder_form":
+            return event.get("timestamp") or 0.0
+    return 0.0
+
+
+class ActionSubmitPreorder(Action):
+    def name(self) -> str:
+        return "action_submit_preorder"
+
+    @apologise_on_failure
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        kind = tracker.get_slot("preorder_kind")
+        if kind in (None, NOTHING):
+            return reset  # the reason was already given
+        if tracker.get_slot("preorder_confirmed") is not True:
+            dispatcher.utter_message(text="OK, I haven't reserved anything. Anything else I can check for you?")
+            return reset
+        sku, quantity = tracker.get_slot("preorder_sku"), int(tracker.get_slot("quantity"))
+        # One key per confirmed form: a double-clicked "Yes" or a retried request reserves once.
+        key = f"chat:{tracker.sender_id}:{_form_started_at(tracker)}:{sku}:{quantity}"
+        result = await asyncio.to_thread(reserve, runtime.uow(), customer_id(tracker), sku, quantity, Kind(kind),
+                                         None, key)
+        if result.outcome is Outcome.RESERVED and result.reservation is not None:
+            dispatcher.utter_message(text=f"Done - {quantity} reserved for you: {result.reservation.text}. "
+                                          "I'll keep you posted here if anything changes.")
+        else:
+            dispatcher.utter_message(text=_explain(result))
+        return reset
+
+
+class ActionStopForm(Action):
+    """"stop" / "never mind" inside a form: leave it, forget its answers, change nothing."""
+
+    def name(self) -> str:
+        return "action_stop_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text="OK, I've stopped there - nothing was reserved or changed. "
+                                      "What else can I help you with?")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(s, None) for s in FORM_SLOTS],
+                SlotSet("cancel_scope", None)]

@@ -1,0 +1,80 @@
+"""Which product the shopper means, shared by stock answers, pre-orders and alerts."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.common import MAX_ENTITY_CHARS, entity
+from actions.replies import product_name
+from catalog.domain.variants import matches
+from catalog.search.resolver import Match, Resolution
+from catalog.search.text import product_query
+
+
+def identify(tracker: Tracker) -> tuple[Match | Resolution, str | None]:
+    """A Match when the product is known (plus the variant SKU if one was named), else the
+    Resolution to ask about. Words in this message win over the remembered product."""
+    resolver = runtime.resolver()
+    text = (tracker.latest_message.get("text") or "")[:MAX_ENTITY_CHARS]
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    color, size = entity(tracker, "color"), entity(tracker, "size")
+    remembered = tracker.get_slot("product_sku")
+    chosen = entity(tracker, "sku")
+    if chosen:
+        match = resolver.by_sku(chosen)
+        if match:
+            # A button choice names the product; a SKU typed by the shopper names the variant.
+            return match, (None if intent == "choose_product" else match.sku)
+    hint = entity(tracker, "product")
+    drop = tuple(x for x in (color, size) if x)
+    prefer = None
+    if color or size:
+        prefer = lambda p: any(matches(color, size, c, s) for c in (p.colors or (None,)) for s in (p.sizes or (None,)))  # noqa: E731
+    own_words = product_query(hint or text, drop)
+    if hint or own_words:
+        resolution = resolver.resolve(text, hint=hint, ignore_words=drop, prefer=prefer)
+        if resolution.found:
+            return resolution.found, resolution.found.sku
+        if resolution.matches or not remembered:
+            return resolution, None
+    if remembered:
+        match = resolver.by_sku(remembered)
+        if match:
+            return Match(match.product, 1.0), None
+    return Resolution(own_words, ()), None
+
+
+def ask_which(dispatcher: CollectingDispatcher, resolution: Resolution) -> list[dict[str, Any]]:
+    """Several close matches: buttons. None: ask for the name or SKU."""
+    if resolution.ambiguous:
+        buttons = [
+            {"title": product_name(m.product)[:60],
+             "payload": "/choose_product" + json.dumps({"sku": m.product.variant_skus[0]})}
+            for m in resolution.matches
+        ]
+        dispatcher.utter_message(text="I found a few products that could match. Which one do you mean?", buttons=buttons)
+        return [SlotSet("candidate_skus", [m.product.variant_skus[0] for m in resolution.matches])]
+    if resolution.query:
+        shown = resolution.query if len(resolution.query) <= 60 else resolution.query[:57] + "..."
+        dispatcher.utter_message(
+            text=f"Sorry, I couldn't find a product matching \"{shown}\". Could you give me its name as "
+                 "it appears in the shop, or its SKU (the product code on the product page)?"
+        )
+    else:
+        dispatcher.utter_message(text="Which product do you mean? Tell me its name or SKU.")
+    return []
+
+
+def remember(match: Match, color: str | None = None, size: str | None = None) -> list[dict[str, Any]]:
+    return [
+        SlotSet("product_sku", match.sku or match.product.variant_skus[0]),
+        SlotSet("product", match.product.title),
+        SlotSet("color", color),
+        SlotSet("size", size),
+        SlotSet("candidate_skus", None),
+    ]
