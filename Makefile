@@ -66,6 +66,7 @@ eval: $(RASA_ENV) $(MODEL)
 bench: $(APP_ENV) $(RASA_ENV) $(MODEL)
 	$(PY) -m bench.import_bench
 	$(PY) -m bench.chat_latency
+	$(PY) -m bench.reservations_bench
 
 # Record the exact versions the tests passed with (constraints for fresh installs).
 lock:

@@ -22,6 +22,12 @@ trap stop EXIT INT TERM
 
 .venv/bin/python -m bot.action_server --host "$BIND" --port "$ACTION_PORT" &
 pids+=($!)
+# Customer messages queued in the outbox (restock alerts, delay notices) go out through the
+# dispatcher; expired restock holds are released every minute so the next subscriber gets a turn.
+.venv/bin/python -m catalog dispatch &
+pids+=($!)
+( while sleep 60; do .venv/bin/python -m catalog expire-holds >/dev/null 2>&1 || true; done ) &
+pids+=($!)
 .venv-rasa/bin/python -m bot.rasa_server run --enable-api --cors "*" -i "$BIND" -p "$RASA_PORT" \
   --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml &
 pids+=($!)
