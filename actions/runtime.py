@@ -43,7 +43,18 @@ def uow() -> UnitOfWork:
 
 
 def warm_up() -> None:
+    """Load the model and the catalog now, and say loudly if the database needs migrating."""
+    from catalog.db.engine import engine_for
+    from catalog.db.migrate import is_current
+
+    try:
+        if not is_current(engine_for(database_url())):
+            log.error("the database is not at the latest schema: run `python -m catalog migrate` "
+                      "(make serve does this); until then stock questions get an apology")
+    except Exception:
+        log.exception("could not check the database schema")
     try:
         resolver().refresh(force=True)
+        resolver().resolve("warm up the matchers")  # first embedding call initialises torch
     except Exception:  # the database may be down at start; questions will say so politely
         log.exception("could not load the catalog at start-up; will retry on the first question")

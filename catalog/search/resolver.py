@@ -70,6 +70,7 @@ class ProductResolver:
         self._sku_to_product: dict[str, int] = {}
         self._ids: list[int] = []
         self._choices: list[str] = []
+        self._exact: dict[str, list[int]] = {}  # a product's name, as a query would read it
 
     def refresh(self, force: bool = False) -> None:
         """Reload the snapshot when products were added or edited since the last look."""
@@ -89,6 +90,10 @@ class ProductResolver:
             self._sku_to_product = {sku.upper(): p.id for p in products for sku in p.variant_skus}
             self._ids = [p.id for p in products]
             self._choices = [utils.default_process(search_text(p)) for p in products]
+            self._exact = {}
+            for p in products:
+                for name in {p.title, f"{p.brand} {p.title}" if p.brand else p.title}:
+                    self._exact.setdefault(utils.default_process(product_query(name)), []).append(p.id)
             if self._embedder is not None:
                 self._index.sync({p.id: search_text(p) for p in products}, self._embedder)
             self._version = version
@@ -122,6 +127,9 @@ class ProductResolver:
         query = product_query(hint or text, ignore_words) or (product_query(text, ignore_words) if hint else "")
         if not query or not self._ids:
             return Resolution(query, ())
+        exact = self._exact.get(utils.default_process(query), [])
+        if len(exact) == 1:  # the shopper typed the product's name: no need to guess
+            return Resolution(query, (Match(self._products[exact[0]], 1.0),))
         scores = self._score(query)
         if prefer is not None:
             scores = {pid: s + (0.03 if prefer(self._products[pid]) else 0.0) for pid, s in scores.items()}
