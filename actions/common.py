@@ -16,6 +16,19 @@ _WORD_NUMBERS = {"one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "couple": 2, 
                  "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "dozen": 12}
 
 
+# While a form waits for an answer, messages with these intents are not answers: the form
+# must reject them (extract nothing) so the rules for stopping or switching topic can run.
+NOT_AN_ANSWER = frozenset({
+    "stop", "deny", "greet", "goodbye", "thank", "bot_challenge", "human_handoff", "ask_policy",
+    "out_of_scope", "nlu_fallback", "check_stock", "ask_restock_date", "ask_substitute",
+    "subscribe_restock", "unsubscribe_restock", "show_my_requests",
+})
+
+
+def answers_form(tracker: Tracker) -> bool:
+    return (tracker.latest_message.get("intent") or {}).get("name") not in NOT_AN_ANSWER
+
+
 def entity(tracker: Tracker, name: str) -> str | None:
     values = [e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == name]
     values = [str(v).strip() for v in values if v not in (None, "")]

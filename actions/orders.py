@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.common import TRUSTED_IDENTITY_CHANNELS, channel, email_in, entity, order_number
+from actions.common import TRUSTED_IDENTITY_CHANNELS, answers_form, channel, email_in, entity, order_number
 from actions.guard import apologise_on_failure
 from actions.replies import day, money
 from catalog.services.orders import (
@@ -70,7 +70,7 @@ class ValidateOrderForm(FormValidationAction):
     async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
         found = order_number(entity(tracker, "order_id"))
-        if not found and tracker.get_slot("requested_slot") == "order_id":
+        if not found and tracker.get_slot("requested_slot") == "order_id" and answers_form(tracker):
             found = order_number(tracker.latest_message.get("text"))
         return {"order_id": found} if found else {}
 
@@ -85,7 +85,9 @@ class ValidateOrderForm(FormValidationAction):
 
     async def extract_email(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> dict[str, Any]:
-        found = email_in(entity(tracker, "email")) or email_in(tracker.latest_message.get("text"))
+        found = email_in(entity(tracker, "email"))
+        if not found and tracker.get_slot("requested_slot") == "email" and answers_form(tracker):
+            found = email_in(tracker.latest_message.get("text"))
         return {"email": found} if found else {}
 
     async def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

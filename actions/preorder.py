@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.common import customer_id, entity, parse_quantity
+from actions.common import answers_form, customer_id, entity, parse_quantity
 from actions.guard import apologise_on_failure
 from actions.products import identify
 from actions.replies import money, product_name
@@ -68,7 +68,7 @@ class ValidatePreorderForm(FormValidationAction):
         if tracker.get_slot("preorder_sku"):
             return {}
         requested = tracker.get_slot("requested_slot")
-        if requested not in (None, "preorder_sku"):
+        if requested not in (None, "preorder_sku") or (requested and not answers_form(tracker)):
             return {}
         return await asyncio.to_thread(self._find_sku, dispatcher, tracker)
 
@@ -109,7 +109,7 @@ class ValidatePreorderForm(FormValidationAction):
 
     async def extract_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "quantity":
+        if tracker.get_slot("requested_slot") != "quantity" or not answers_form(tracker):
             return {}
         number = parse_quantity(entity(tracker, "quantity") or tracker.latest_message.get("text"))
         return {"quantity": str(number)} if number is not None else {}

@@ -29,6 +29,7 @@ BUSINESS_INTENTS = [
     "check_stock", "ask_restock_date", "subscribe_restock", "unsubscribe_restock",
     "request_preorder", "ask_substitute", "order_status", "cancel_order",
     "request_refund", "request_store_credit", "ask_policy", "human_handoff",
+    "show_my_requests", "change_reservation", "cancel_reservation",
 ]
 
 
