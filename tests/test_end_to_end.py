@@ -106,3 +106,58 @@ def test_action_server_down_gets_an_apology(seeded_sqlite, tmp_path):
     with running(f"sqlite:///{db}", tmp_path / "servers.log", action_endpoint=dead) as s:
         reply = texts(s.say("down-1", "is the trail runner in stock?"))
     assert "Sorry" in reply and "try again" in reply
+
+
+def _preorderable_product(url: str):
+    with UnitOfWork(url) as uow:
+        for pid, title in uow.session.execute(select(Product.id, Product.title).order_by(Product.id)):
+            stocks = uow.catalog.variant_stock(pid)
+            if len(stocks) == 1 and stocks[0].preorder_allowed:
+                o = outlook_for(stocks[0], dt.date.today(), 5)
+                if o.outlook is Outlook.INCOMING and not o.overdue and o.restock_qty >= 2:
+                    return title, stocks[0]
+    raise AssertionError("no pre-orderable single-variant product")
+
+
+def _order_with_waiting_line(url: str):
+    from catalog.db.orm import Order, OrderLine
+
+    with UnitOfWork(url) as uow:
+        order = uow.session.execute(select(Order).join(OrderLine).where(OrderLine.status == "waiting_stock")
+                                    .order_by(Order.id.desc())).scalars().first()
+        return order.number, order.email
+
+
+def test_preorder_conversation_confirms_and_tells_the_place_in_line(servers):
+    title, stock = _preorderable_product(servers.database_url)
+    sender = f"e2e-pre-{uuid.uuid4().hex[:6]}"
+    assert "out of stock" in texts(servers.say(sender, f"is {stock.sku} in stock?"))
+    asked = texts(servers.say(sender, "can I pre-order it?"))
+    assert "How many" in asked, asked
+    # A question in the middle of the form is answered, then the form picks up again.
+    detour = texts(servers.say(sender, "what's your refund policy?"))
+    assert "Refunds:" in detour and "How many" in detour
+    summary = servers.say(sender, "2")
+    assert "To confirm: pre-order 2 x" in texts(summary) and "#1 in line" in texts(summary)
+    done = texts(servers.say(sender, "/affirm"))
+    assert "you are #1; due around" in done
+
+
+def test_stop_leaves_a_form_without_reserving(servers):
+    title, stock = _preorderable_product(servers.database_url)
+    sender = f"e2e-stop-{uuid.uuid4().hex[:6]}"
+    servers.say(sender, f"is {stock.sku} in stock?")
+    assert "How many" in texts(servers.say(sender, "I'd like to pre-order it"))
+    assert "nothing was reserved" in texts(servers.say(sender, "stop"))
+    assert texts(servers.say(sender, "hello"))  # and the conversation carries on normally
+
+
+def test_order_status_needs_the_right_email(servers):
+    number, email = _order_with_waiting_line(servers.database_url)
+    sender = f"e2e-ord-{uuid.uuid4().hex[:6]}"
+    assert "email" in texts(servers.say(sender, f"where is my order {number}?")).lower()
+    refused = texts(servers.say(sender, "it's not.me@example.com"))
+    assert "couldn't match" in refused and "waiting for stock" not in refused
+    servers.say(sender, number)
+    status = texts(servers.say(sender, email))
+    assert f"Order {number}:" in status and "waiting for stock" in status
