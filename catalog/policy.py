@@ -34,6 +34,7 @@ class Policies:
     topics: dict[str, PolicyTopic]
     store_credit_bonus_percent: Decimal
     refund_approval_threshold: Decimal
+    restock_hold_hours: Decimal = Decimal("4")
 
     def find(self, topic: str | None, text: str = "") -> PolicyTopic | None:
         """The topic the NLU named, else the one whose keywords the message uses most."""
@@ -64,6 +65,7 @@ def _parse(data: dict) -> Policies:
         store_name=str(data.get("store_name") or "our shop"), topics=topics,
         store_credit_bonus_percent=Decimal(str(data.get("store_credit_bonus_percent", 10))),
         refund_approval_threshold=Decimal(str(data.get("refund_approval_threshold", 200))),
+        restock_hold_hours=Decimal(str(data.get("restock_hold_hours", 4))),
     )
 
 

@@ -45,3 +45,14 @@ def test_policy_file_edits_apply_and_a_broken_edit_keeps_the_last_good_version(t
     import os
     os.utime(path, (time.time() + 5, time.time() + 5))
     assert store.get().find("delays").answer == "We say sorry."
+
+
+def test_restock_hold_time_comes_from_the_policy_file(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from catalog.services.alerts import hold_time
+
+    path = tmp_path / "p.yml"
+    path.write_text("restock_hold_hours: 1.5\ntopics:\n  delays:\n    title: D\n    keywords: [late]\n    answer: x\n")
+    monkeypatch.setenv("POLICY_FILE", str(path))
+    assert hold_time() == dt.timedelta(hours=1.5)

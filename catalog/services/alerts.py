@@ -23,6 +23,14 @@ from catalog.uow import UnitOfWork
 DEFAULT_HOLD = dt.timedelta(hours=4)
 
 
+def hold_time() -> dt.timedelta:
+    """How long an alerted customer's unit is held: `restock_hold_hours` in the policy file."""
+    from catalog.policy import PolicyStore
+
+    policies = PolicyStore().get()
+    return dt.timedelta(hours=float(policies.restock_hold_hours)) if policies else DEFAULT_HOLD
+
+
 class AlertError(ValueError):
     """The request cannot be carried out; the message says why, in words for a shopper."""
 
@@ -105,7 +113,7 @@ def unsubscribe(uow: UnitOfWork, customer_id: int, subscription_id: int) -> bool
 
 
 def on_stock_arrived(
-    uow: UnitOfWork, variant_ids: Iterable[int], now: dt.datetime | None = None, hold_for: dt.timedelta = DEFAULT_HOLD,
+    uow: UnitOfWork, variant_ids: Iterable[int], now: dt.datetime | None = None, hold_for: dt.timedelta | None = None,
 ) -> ArrivalReport:
     """Own transaction: alert subscribers of these variants for as many units as are free now."""
     with uow:
@@ -116,14 +124,14 @@ def on_stock_arrived(
 
 
 def alert_in_session(
-    uow: UnitOfWork, variant_ids: Iterable[int], now: dt.datetime, hold_for: dt.timedelta = DEFAULT_HOLD,
+    uow: UnitOfWork, variant_ids: Iterable[int], now: dt.datetime, hold_for: dt.timedelta | None = None,
 ) -> ArrivalReport:
     """The fan-out inside the caller's transaction (receive, import, expiry), set-based for speed."""
     variants = uow.promises.lock_variants(variant_ids)
     if not variants:
         return ArrivalReport(0, 0)
     available = uow.promises.available([v.id for v in variants], now)
-    until = now + hold_for
+    until = now + (hold_for or hold_time())
     titles = dict(uow.session.execute(
         select(Product.id, Product.title).where(Product.id.in_({v.product_id for v in variants}))).all())
     holds, messages, notified = [], [], []
@@ -191,7 +199,7 @@ def allocate_waiting(uow: UnitOfWork, source, units: int) -> int:
     return given
 
 
-def expire_holds(uow: UnitOfWork, now: dt.datetime | None = None, hold_for: dt.timedelta = DEFAULT_HOLD) -> tuple[int, ArrivalReport]:
+def expire_holds(uow: UnitOfWork, now: dt.datetime | None = None, hold_for: dt.timedelta | None = None) -> tuple[int, ArrivalReport]:
     """Close holds whose time is up and offer their units to the next subscribers in line."""
     now = now or utcnow()
     with uow:

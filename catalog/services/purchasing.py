@@ -25,7 +25,7 @@ from catalog.db.orm import (
     utcnow,
 )
 from catalog.domain.reservations import due_text
-from catalog.services.alerts import DEFAULT_HOLD, alert_in_session, allocate_waiting
+from catalog.services.alerts import alert_in_session, allocate_waiting
 from catalog.services.outbox import enqueue_many, enqueue_values
 from catalog.uow import UnitOfWork
 
@@ -62,7 +62,7 @@ def _lock_po(uow: UnitOfWork, reference: str) -> PurchaseOrder:
 
 def receive_purchase_order(
     uow: UnitOfWork, reference: str, quantities: dict[str, int] | None = None, all_lines_qty: int | None = None,
-    now: dt.datetime | None = None, hold_for: dt.timedelta = DEFAULT_HOLD,
+    now: dt.datetime | None = None, hold_for: dt.timedelta | None = None,
 ) -> ReceiveReport:
     """Book in a delivery. Without quantities every open line arrives in full; `quantities`
     maps sku -> units for a partial delivery; `all_lines_qty` books N units on every line."""
