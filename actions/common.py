@@ -35,6 +35,14 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return values[0][:MAX_ENTITY_CHARS] if values else None
 
 
+def joined(tracker: Tracker, name: str) -> str | None:
+    """All spans of an entity in message order: NLU may split one name into pieces."""
+    values = [str(e.get("value")).strip() for e in sorted(tracker.latest_message.get("entities", []),
+                                                         key=lambda e: e.get("start") or 0)
+              if e.get("entity") == name and e.get("value") not in (None, "")]
+    return " ".join(values)[:MAX_ENTITY_CHARS] if values else None
+
+
 def channel(tracker: Tracker) -> str:
     return (tracker.get_latest_input_channel() or "rest")[:32]
 

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import MAX_ENTITY_CHARS, entity
+from actions.common import MAX_ENTITY_CHARS, entity, joined
 from actions.replies import product_name
 from catalog.domain.variants import matches
 from catalog.search.resolver import Match, Resolution
@@ -30,7 +30,7 @@ def identify(tracker: Tracker) -> tuple[Match | Resolution, str | None]:
         if match:
             # A button choice names the product; a SKU typed by the shopper names the variant.
             return match, (None if intent == "choose_product" else match.sku)
-    hint = entity(tracker, "product")
+    hint = joined(tracker, "product")
     drop = tuple(x for x in (color, size) if x)
     prefer = None
     if color or size:

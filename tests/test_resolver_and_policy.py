@@ -56,3 +56,13 @@ def test_restock_hold_time_comes_from_the_policy_file(tmp_path, monkeypatch):
     path.write_text("restock_hold_hours: 1.5\ntopics:\n  delays:\n    title: D\n    keywords: [late]\n    answer: x\n")
     monkeypatch.setenv("POLICY_FILE", str(path))
     assert hold_time() == dt.timedelta(hours=1.5)
+
+
+def test_a_full_product_name_wins_even_when_the_nlu_span_is_cut_short(seeded_sqlite):
+    resolver = ProductResolver(lambda: UnitOfWork(seeded_sqlite), embedder=None)
+    with UnitOfWork(seeded_sqlite) as uow:
+        titles = [p.title for p in uow.catalog.products()]
+    title = next(t for t in titles if titles.count(t) == 1 and len(t.split()) >= 3)
+    first_word = title.split()[0]
+    found = resolver.resolve(f"is the {title} in stock?", hint=" ".join(title.split()[1:]), ignore_words=(first_word,))
+    assert found.found is not None and found.found.product.title == title

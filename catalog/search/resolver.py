@@ -127,9 +127,12 @@ class ProductResolver:
         query = product_query(hint or text, ignore_words) or (product_query(text, ignore_words) if hint else "")
         if not query or not self._ids:
             return Resolution(query, ())
-        exact = self._exact.get(utils.default_process(query), [])
-        if len(exact) == 1:  # the shopper typed the product's name: no need to guess
-            return Resolution(query, (Match(self._products[exact[0]], 1.0),))
+        # The shopper typed a product's name: no need to guess. The whole message is tried
+        # first because NLU spans can cut a name short ("Flow" tagged as a colour).
+        for said in (product_query(text), product_query(text, ignore_words), query):
+            exact = self._exact.get(utils.default_process(said), [])
+            if len(exact) == 1:
+                return Resolution(said, (Match(self._products[exact[0]], 1.0),))
         scores = self._score(query)
         if prefer is not None:
             scores = {pid: s + (0.03 if prefer(self._products[pid]) else 0.0) for pid, s in scores.items()}
