@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import channel, customer_id, entity, parse_quantity
 from actions.guard import apologise_on_failure
-from actions.products import ask_which, identify, remember
+from actions.products import ask_which, identify, remember, variant_words
 from actions.replies import product_name
 from catalog.domain.reservations import due_text
 from catalog.domain.variants import matches
@@ -35,6 +35,7 @@ class ActionSubscribeRestock(Action):
             return ask_which(dispatcher, match)
         color = entity(tracker, "color") or tracker.get_slot("color")
         size = entity(tracker, "size") or tracker.get_slot("size")
+        color, size = variant_words(match, color, size)
         if not variant_sku and (color or size):
             with runtime.uow() as uow:
                 fitting = [s.sku for s in uow.catalog.variant_stock(match.product.id) if matches(color, size, s.color, s.size)]

@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions import runtime
 from actions.common import answers_form, customer_id, entity, parse_quantity
 from actions.guard import apologise_on_failure
-from actions.products import identify
+from actions.products import identify, variant_words
 from actions.replies import money, product_name
 from catalog.domain.reservations import due_text
 from catalog.domain.variants import label, matches
@@ -37,7 +37,8 @@ def _variant_for(match: Match, tracker: Tracker, variant_sku: str | None) -> tup
     product = match.product
     if len(product.variant_skus) == 1:
         return product.variant_skus[0], []
-    color, size = entity(tracker, "color") or tracker.get_slot("color"), entity(tracker, "size") or tracker.get_slot("size")
+    color, size = variant_words(match, entity(tracker, "color") or tracker.get_slot("color"),
+                                entity(tracker, "size") or tracker.get_slot("size"))
     with runtime.uow() as uow:
         stocks = uow.catalog.variant_stock(product.id)
     wanted = [s for s in stocks if matches(color, size, s.color, s.size)] if (color or size) else stocks

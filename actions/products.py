@@ -49,6 +49,16 @@ def identify(tracker: Tracker) -> tuple[Match | Resolution, str | None]:
     return Resolution(own_words, ()), None
 
 
+def variant_words(match: Match, color: str | None, size: str | None) -> tuple[str | None, str | None]:
+    """Drop a "colour" or "size" that is really part of the product's name ("Flow" Yoga Mat)."""
+    name = f"{match.product.brand or ''} {match.product.title}".lower().split()
+
+    def keep(value: str | None) -> str | None:
+        return None if value and all(w in name for w in value.lower().split()) else value
+
+    return keep(color), keep(size)
+
+
 def ask_which(dispatcher: CollectingDispatcher, resolution: Resolution) -> list[dict[str, Any]]:
     """Several close matches: buttons. None: ask for the name or SKU."""
     if resolution.ambiguous:

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import entity
 from actions.guard import apologise_on_failure
-from actions.products import ask_which, identify, remember
+from actions.products import ask_which, identify, remember, variant_words
 from actions.replies import product_name, stock_reply
 from catalog.search.resolver import Match
 from catalog.services.stock import check_stock
@@ -31,10 +31,12 @@ class ActionAnswerStock(Action):
         match, variant_sku = identify(tracker)
         if not isinstance(match, Match):
             return ask_which(dispatcher, match)
+        color, size = variant_words(match, color, size)
         remembered = tracker.get_slot("product_sku")
         previous = runtime.resolver().by_sku(remembered) if remembered else None
         if previous and previous.product.id == match.product.id and not (color or size or variant_sku):
-            color, size = tracker.get_slot("color"), tracker.get_slot("size")  # "when will they be back?"
+            # "when will they be back?": the variant asked about last time
+            color, size = variant_words(match, tracker.get_slot("color"), tracker.get_slot("size"))
         today = dt.date.today()
         report = check_stock(runtime.uow(), match.product, color=color, size=size, sku=variant_sku, today=today)
         if report is None:

@@ -198,3 +198,15 @@ def test_pass_to_team_names_the_request():
     messages, events = run(ActionPassToTeam(), tracker("cancel it", intent="cancel_order", slots={"order_id": "100234"}))
     assert "cancel order 100234" in messages[0]["text"] and "passing your request to our team" in messages[0]["text"]
     assert events == []
+
+
+def test_a_colour_entity_that_is_part_of_the_name_is_ignored():
+    with UnitOfWork() as uow:
+        products = uow.catalog.products()
+    product = next(p for p in products if p.colors and p.title.split()[0].lower() not in {c.lower() for c in p.colors})
+    first = product.title.split()[0]
+    entities = [{"entity": "color", "value": first, "start": 7},
+                {"entity": "product", "value": " ".join(product.title.split()[1:]), "start": 20}]
+    messages, events = run(ActionAnswerStock(), tracker(f"is the {product.title} in stock?", entities=entities))
+    assert "doesn't come in" not in messages[0]["text"]
+    assert slot(events, "color") is None
