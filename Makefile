@@ -62,6 +62,7 @@ test: $(APP_ENV) $(RASA_ENV) $(MODEL)
 
 eval: $(RASA_ENV) $(MODEL)
 	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)
+	$(PY) eval/substitutes_eval.py
 
 bench: $(APP_ENV) $(RASA_ENV) $(MODEL)
 	$(PY) -m bench.import_bench

@@ -1,4 +1,5 @@
-"""`python -m catalog COMMAND`: migrate, import, seed, receive, set-eta, dispatch, expire-holds."""
+"""`python -m catalog COMMAND`: migrate, import, seed, receive, set-eta, dispatch, expire-holds,
+index, substitutes."""
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     disp.add_argument("--batch", type=int, default=100)
     disp.add_argument("--worker-id", default=None)
     sub.add_parser("expire-holds", help="end restock holds whose time is up and alert the next in line")
+    idx = sub.add_parser("index", help="build or update the substitutes index beside the database (new/changed products only)")
+    idx.add_argument("--quiet", action="store_true", help="no progress bar")
+    subs = sub.add_parser("substitutes", help="ranked substitutes a shopper can buy now for a SKU")
+    subs.add_argument("sku")
+    subs.add_argument("--k", type=int, default=5, help="how many (default 5)")
+    subs.add_argument("--color", help="colour the shopper asked for")
+    subs.add_argument("--size", help="size the shopper asked for")
+    subs.add_argument("--json", action="store_true", help="a JSON list of objects (sku, score, reason, ...)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = args.database_url or database_url()
@@ -59,7 +68,58 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(url, args.once, args.batch, args.worker_id)
     if args.command == "expire-holds":
         return _expire_holds(url)
+    if args.command == "index":
+        return _index(url, args.quiet)
+    if args.command == "substitutes":
+        return _substitutes(url, args.sku, args.k, args.color, args.size, args.json)
     return 1
+
+
+def _index(url: str, quiet: bool) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from catalog.services.substitutes import build_index, substitutes_index_path
+    from catalog.uow import UnitOfWork
+
+    bar = tqdm(total=0, unit="products", desc="embedding", disable=quiet, file=sys.stderr)
+
+    def total(n: int) -> None:
+        bar.total = n
+        bar.refresh()
+
+    start = time.perf_counter()
+    try:
+        report = build_index(UnitOfWork(url), progress=bar.update, on_total=total)
+    finally:
+        bar.close()
+    print(f"substitutes index {substitutes_index_path(url)}: {report.total} products, "
+          f"{report.embedded} embedded, {report.removed} removed in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _substitutes(url: str, sku: str, k: int, color: str | None, size: str | None, as_json: bool) -> int:
+    import json
+
+    from catalog.services.substitutes import UnknownSku, find_substitutes
+    from catalog.uow import UnitOfWork
+
+    try:
+        found = find_substitutes(UnitOfWork(url), sku, k=k, color=color, size=size)
+    except UnknownSku:
+        print(f"error: no product has the sku {sku!r}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps([s.as_dict() for s in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print(f"no substitutes for {sku} can be sold now")
+        return 0
+    for i, s in enumerate(found, 1):
+        mark = " [pre-order]" if s.preorder else ""
+        print(f"{i}. {s.sku}  {s.title}{mark}  (score {s.score:.3f})\n   {s.reason}")
+    return 0
 
 
 def _receive(url: str, reference: str, qty: list[str]) -> int:

@@ -415,3 +415,18 @@ class OrderAccessAttempt(Base):
     order_number: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SubstituteFeedback(Base):
+    """A shopper accepted or turned down a suggested substitute: which ones work."""
+
+    __tablename__ = "substitute_feedback"
+    __table_args__ = (
+        Index("ix_substitute_feedback_sku_substitute", "sku", "substitute_sku"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))  # what the shopper wanted (out of stock)
+    substitute_sku: Mapped[str] = mapped_column(String(64), index=True)
+    accepted: Mapped[bool] = mapped_column(default=False)
+    conversation_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

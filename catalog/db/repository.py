@@ -20,6 +20,7 @@ from catalog.db.orm import (
 )
 from catalog.db.promises import PromiseRepository
 from catalog.domain.stock import IncomingLine, Offer, VariantStock
+from catalog.domain.substitutes import VariantOption
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,62 @@ class CatalogRepository:
             )
             for v in variants
         ]
+
+    def sellable_variants(self, product_ids: Sequence[int]) -> dict[int, list[VariantOption]]:
+        """Per product, its variants with units to sell now and free pre-order units.
+
+        Four queries for any number of products, so ranking a hundred substitute
+        candidates costs about as much as one stock check.
+        """
+        ids = list(dict.fromkeys(product_ids))
+        out: dict[int, list[VariantOption]] = defaultdict(list)
+        if not ids:
+            return out
+        variants = self.session.execute(
+            select(Variant.id, Variant.product_id, Variant.sku, Variant.color, Variant.size, Variant.price,
+                   Variant.currency, Variant.preorder_allowed)
+            .where(Variant.product_id.in_(ids)).order_by(Variant.id)
+        ).all()
+        vids = [v.id for v in variants]
+        promises = PromiseRepository(self.session)
+        available = promises.available(vids, utcnow())
+        preorderable = [v.id for v in variants if v.preorder_allowed]
+        incoming: dict[int, tuple[int, dt.date | None]] = {}
+        if preorderable:
+            rows = self.session.execute(
+                select(PurchaseOrderLine.id, PurchaseOrderLine.variant_id, PurchaseOrderLine.quantity,
+                       PurchaseOrderLine.quantity_received, PurchaseOrderLine.eta)
+                .join(PurchaseOrder, PurchaseOrderLine.purchase_order_id == PurchaseOrder.id)
+                .where(PurchaseOrderLine.variant_id.in_(preorderable), PurchaseOrderLine.status == "open",
+                       PurchaseOrder.status == "open")
+            ).all()
+            waiting = promises.waiting_by_line([r[0] for r in rows])
+            for line_id, vid, qty, received, eta in rows:
+                free = qty - received - waiting.get(line_id, 0)
+                if free > 0:
+                    units, first = incoming.get(vid, (0, None))
+                    earliest = eta if first is None or (eta is not None and eta < first) else first
+                    incoming[vid] = (units + free, earliest)
+        for v in variants:
+            units, eta = incoming.get(v.id, (0, None))
+            out[v.product_id].append(VariantOption(v.sku, v.color, v.size, v.price, v.currency,
+                                                   available[v.id], units, eta))
+        return out
+
+    def supplier_offers(self, skus: Sequence[str]) -> dict[str, list[Offer]]:
+        """Supplier offers per sku (the usual supplier's and the others')."""
+        out: dict[str, list[Offer]] = defaultdict(list)
+        if not skus:
+            return out
+        for o, s, sku in self.session.execute(
+            select(SupplierOffer, Supplier, Variant.sku)
+            .join(Supplier, SupplierOffer.supplier_id == Supplier.id)
+            .join(Variant, SupplierOffer.variant_id == Variant.id)
+            .where(Variant.sku.in_(list(skus)))
+        ):
+            lead = o.lead_time_days if o.lead_time_days is not None else s.lead_time_days
+            out[sku].append(Offer(s.name, o.price, o.currency, lead, o.supplier_qty, o.is_primary, s.reliability))
+        return out
 
 
 def _info(p: Product, variants: Iterable[Variant]) -> ProductInfo:

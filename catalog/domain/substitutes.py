@@ -1,0 +1,278 @@
+"""Which products may stand in for an out-of-stock one, in what order, and why.
+
+Pure rules over plain values (no database, no model): the service gathers candidates
+by embedding similarity and stock, then everything a shopper would judge is decided
+here:
+
+- the same kind of product: the leaf category must match AND the product type must
+  match (the ``type`` attribute when both products have one, else the head noun phrase
+  of the title). Sharing words is not enough: a coffee grinder is no substitute for a
+  coffee maker, running socks none for running shoes;
+- sellable now (available > 0), or pre-orderable from an incoming delivery, marked so
+  and ranked after what is on the shelf;
+- the colour or size the shopper asked for, when they asked;
+- a price band near the original (outside it: not offered; inside it: the closer the
+  better);
+- the same item from another supplier first.
+
+Nothing here knows any particular catalog: categories, types and titles are compared
+as text, so a merchant's own catalog is ranked by the same rules.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from catalog.domain.variants import matches, norm_color
+
+# A substitute costing less than MIN_PRICE_RATIO or more than MAX_PRICE_RATIO times the
+# original is not offered: a shopper looking at a $40 coffee maker is not helped by a
+# $150 one. Within the band, distance in log-price lowers the score.
+MIN_PRICE_RATIO = 0.5
+MAX_PRICE_RATIO = 1.6
+PRICE_WEIGHT = 0.25  # score lost per unit of |ln(price ratio)| (x1.6 ≈ -0.12)
+SAME_BRAND_BONUS = 0.03
+PREORDER_PENALTY = 0.15  # pre-orders come after everything on the shelf, and score lower
+SIZE_MISMATCH_PENALTY = 0.10  # made in none of the original's sizes (when the shopper named none)
+SAME_ITEM_SCORE = 2.0  # the same item via another supplier / a duplicate listing: always first
+
+
+# --------------------------------------------------------------------------- product kind
+
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_MEASURE = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s*(?:-\s*)?(?:ml|l|g|kg|oz|lb|cm|mm|m|w|v|mah|gb|tb|in|inch|\"|'|pc|pcs|piece|pieces|pack|cups?|person)?\b",
+    re.IGNORECASE,
+)
+_NON_WORD = re.compile(r"[^\w\s-]")
+_GENERIC_TAIL = frozenset({"set", "pack", "kit", "edition", "series", "model", "version", "new", "spf"})
+
+
+def _singular(word: str) -> str:
+    if len(word) > 3 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    text = _PAREN.sub(" ", text.lower())
+    text = _MEASURE.sub(" ", text)
+    text = _NON_WORD.sub(" ", text).replace("-", " ")
+    return [_singular(w) for w in text.split() if w and not any(c.isdigit() for c in w)]
+
+
+def leaf_category(category: str) -> str:
+    """"Kitchen > Coffee Machines" -> "coffee machine" (also accepts '/' and '|' paths)."""
+    leaf = re.split(r"\s*[>/|]\s*", category.strip())[-1] if category else ""
+    return " ".join(_words(leaf))
+
+
+def type_from_attribute(value: object) -> str | None:
+    if value is None or not str(value).strip():
+        return None
+    words = _words(str(value))
+    return " ".join(words) or None
+
+
+def head_noun_phrase(title: str, brand: str | None = None) -> str:
+    """What a title says the thing is: its last one or two words, without sizes,
+    counts, parentheses or trailing qualifiers ("..., 72\" Brushed Brass")."""
+    main = title.split(",")[0].split(" - ")[0].split(" | ")[0]
+    words = _words(main)
+    if brand:
+        lowered = _words(brand)
+        if words[: len(lowered)] == lowered:
+            words = words[len(lowered):]
+    while len(words) > 1 and words[-1] in _GENERIC_TAIL:
+        words = words[:-1]
+    return " ".join(words[-2:])
+
+
+@dataclass(frozen=True)
+class Kind:
+    category: str  # normalised leaf category
+    type_attr: str | None  # normalised `type` attribute, when the product has one
+    head: str  # head noun phrase of the title
+
+    def same_as(self, other: Kind) -> bool:
+        if not self.category or self.category != other.category:
+            return False
+        if self.type_attr and other.type_attr:
+            return self.type_attr == other.type_attr
+        return bool(self.head) and self.head == other.head
+
+
+def kind_of(title: str, brand: str | None, category: str, attributes: dict | None) -> Kind:
+    attrs = attributes or {}
+    return Kind(leaf_category(category), type_from_attribute(attrs.get("type")), head_noun_phrase(title, brand))
+
+
+def same_item(a_title: str, a_brand: str | None, b_title: str, b_brand: str | None) -> bool:
+    """The same product listed twice (e.g. once per supplier): same brand, same title
+    once sizes, punctuation and a trailing listing number are ignored."""
+    def key(title: str, brand: str | None) -> tuple[str, str]:
+        return (" ".join(_words(brand or "")), " ".join(_words(title)))
+    return key(a_title, a_brand) == key(b_title, b_brand)
+
+
+# --------------------------------------------------------------------------- candidates
+
+@dataclass(frozen=True)
+class VariantOption:
+    """One sellable variant of a candidate, as the ranking sees it."""
+
+    sku: str
+    color: str | None
+    size: str | None
+    price: Decimal
+    currency: str
+    available: int
+    preorder: int = 0  # free units on incoming purchase orders the shopper may pre-order
+    eta: object | None = None  # date the pre-order units are due
+
+    @property
+    def sellable(self) -> bool:
+        return self.available > 0 or self.preorder > 0
+
+
+@dataclass(frozen=True)
+class Original:
+    title: str
+    brand: str | None
+    kind: Kind
+    price: Decimal | None  # price of what the shopper wanted
+    colors: tuple[str, ...]  # colours the shopper wanted (asked, else what the product is made in)
+    sizes: tuple[str, ...]
+    asked_color: str | None = None
+    asked_size: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    product_id: int
+    title: str
+    brand: str | None
+    kind: Kind
+    similarity: float  # cosine similarity of the products' embeddings
+    variants: tuple[VariantOption, ...]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    product_id: int
+    title: str
+    variant: VariantOption
+    score: float
+    reason: str
+    same_item: bool = False
+
+    @property
+    def preorder(self) -> bool:
+        return self.variant.available <= 0
+
+
+def choose_variant(original: Original, variants: tuple[VariantOption, ...]) -> VariantOption | None:
+    """The variant to offer: sellable, in the asked colour/size; preferring stock on the
+    shelf, then the original's colour, then the most units."""
+    ok = [v for v in variants if v.sellable and matches(original.asked_color, original.asked_size, v.color, v.size)]
+    if not ok:
+        return None
+    wanted = {norm_color(c) for c in original.colors}
+    return min(ok, key=lambda v: (v.available <= 0, norm_color(v.color) not in wanted if v.color else False, -v.available,
+                                  -v.preorder))
+
+
+def price_ok(original: Decimal | None, price: Decimal) -> bool:
+    if not original or original <= 0:
+        return True
+    ratio = float(price) / float(original)
+    return MIN_PRICE_RATIO <= ratio <= MAX_PRICE_RATIO
+
+
+def score(original: Original, cand: Candidate, variant: VariantOption) -> float:
+    s = cand.similarity
+    if original.price and original.price > 0 and variant.price > 0:
+        s -= PRICE_WEIGHT * abs(math.log(float(variant.price) / float(original.price)))
+    if original.brand and cand.brand and original.brand.strip().lower() == cand.brand.strip().lower():
+        s += SAME_BRAND_BONUS
+    if variant.available <= 0:
+        s -= PREORDER_PENALTY
+    if not original.asked_size and original.sizes and variant.size is not None:
+        made = {_size_key(v) for v in original.sizes}
+        if _size_key(variant.size) not in made:
+            s -= SIZE_MISMATCH_PENALTY
+    return s
+
+
+def _size_key(size: str) -> str:
+    from catalog.domain.variants import norm_size
+
+    return norm_size(size) or ""
+
+
+def rank(original: Original, candidates: list[Candidate], k: int = 5) -> list[Ranked]:
+    """Filter and order candidates; at most one offer per product."""
+    out: list[Ranked] = []
+    for cand in candidates:
+        duplicate = same_item(original.title, original.brand, cand.title, cand.brand) and cand.kind.category == original.kind.category
+        if not duplicate and not original.kind.same_as(cand.kind):
+            continue
+        variant = choose_variant(original, cand.variants)
+        if variant is None or not price_ok(original.price, variant.price):
+            continue
+        s = SAME_ITEM_SCORE + cand.similarity if duplicate else score(original, cand, variant)
+        out.append(Ranked(cand.product_id, cand.title, variant, round(s, 4),
+                          reason_text(original, cand.brand, variant, duplicate), duplicate))
+    # The same item first, then what is on the shelf, then pre-orders; best score first within each.
+    out.sort(key=lambda r: (not r.same_item, r.preorder, -r.score, r.title, r.variant.sku))
+    return out[:k]
+
+
+# --------------------------------------------------------------------------- reason text
+
+def price_phrase(original: Decimal | None, price: Decimal) -> str | None:
+    if not original or original <= 0:
+        return None
+    change = (float(price) - float(original)) / float(original) * 100
+    if abs(change) < 1:
+        return "same price"
+    return f"{abs(change):.0f}% {'cheaper' if change < 0 else 'more'}"
+
+
+def stock_phrase(variant: VariantOption) -> str:
+    if variant.available > 0:
+        return f"{variant.available} in stock"
+    due = f", due {variant.eta:%d %b}" if hasattr(variant.eta, "strftime") else ""
+    return f"pre-order{due}"
+
+
+def reason_text(original: Original, brand: str | None, variant: VariantOption, duplicate: bool = False,
+                supplier: str | None = None) -> str:
+    """What the shopper sees: "same brand, black instead of blue, 12% cheaper, 40 in stock"."""
+    parts: list[str] = []
+    if duplicate:
+        parts.append(f"same item from {supplier}" if supplier else "same item, another listing")
+    elif original.brand and brand and original.brand.strip().lower() == brand.strip().lower():
+        parts.append("same brand")
+    elif brand:
+        parts.append(f"by {brand}")
+    wanted = [c for c in original.colors if c]
+    if variant.color and wanted and norm_color(variant.color) not in {norm_color(c) for c in wanted}:
+        parts.append(f"{variant.color} instead of {wanted[0] if len(wanted) == 1 else ' or '.join(wanted[:2])}")
+    elif variant.color and original.asked_color:
+        parts.append(variant.color)
+    if original.asked_size and variant.size:
+        parts.append(f"size {variant.size}")
+    elif variant.size and original.sizes and variant.size not in original.sizes:
+        parts.append(f"size {variant.size}")
+    phrase = price_phrase(original.price, variant.price)
+    if phrase:
+        parts.append(phrase)
+    parts.append(stock_phrase(variant))
+    return ", ".join(parts)

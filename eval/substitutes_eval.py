@@ -1,0 +1,158 @@
+#!/usr/bin/env python
+"""How often the substitutes shown for an out-of-stock product are real substitutes.
+
+Labels come from the demo store's generator (catalog/demo_data.py): every product model
+is generated from a (category, product type) table row, and models of the same row are
+substitutes for each other. Models that share words, brand or category but come from a
+different row are *confusable* non-substitutes: a Morning Ritual coffee grinder for a
+Morning Ritual coffee maker, Tempo running socks for Tempo running shoes, a
+single-serve coffee maker for a drip coffee maker. The labels live only here; the
+ranking (catalog/domain/substitutes.py, catalog/services/substitutes.py) never sees them.
+
+Queries: every product whose variants are all unavailable, asked by its first SKU.
+Reported, per query set:
+- P@1, P@3: share of the suggestions shown (at most 1 / 3) that are labelled
+  substitutes, averaged over queries that got at least one suggestion;
+- coverage: share of queries that got at least one suggestion (a strict ranking
+  can buy precision with silence, so both are shown);
+- confusable: suggestions that came from a confusable group (should be 0).
+
+Two catalogs are measured: the demo store as generated, and the same store with the
+`type` attribute removed from every row, so "same kind" has to come from titles alone,
+as in a merchant catalog without that column.
+
+Usage: .venv/bin/python eval/substitutes_eval.py [--report reports/substitutes_eval.json]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import select  # noqa: E402
+
+from catalog.db.migrate import upgrade  # noqa: E402
+from catalog.db.orm import Product, Variant  # noqa: E402
+from catalog.demo_data import build_demo_store  # noqa: E402
+from catalog.importing.reader import RawRow  # noqa: E402
+from catalog.services.importing import import_raw_rows  # noqa: E402
+from catalog.services.seeding import seed_demo_store  # noqa: E402
+from catalog.services.substitutes import build_index, find_substitutes, load_index  # noqa: E402
+from catalog.uow import UnitOfWork  # noqa: E402
+
+TODAY = dt.date(2026, 11, 27)
+
+
+def labels(today: dt.date) -> dict[str, tuple[str, str]]:
+    """sku -> the generator's (category, product type) group of its model."""
+    store = build_demo_store(today)
+    return {row["sku"]: (row["category"], json.loads(row["attributes"])["type"]) for row in store.rows}
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in text.lower().replace(">", " ").split() if len(w) > 2}
+
+
+def confusable(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Different groups that share a word of category or type: easy to mistake."""
+    return a != b and bool(_words(" ".join(a)) & _words(" ".join(b)))
+
+
+def seed(url: str, strip_type: bool) -> None:
+    upgrade(url)
+    if not strip_type:
+        seed_demo_store(UnitOfWork(url), TODAY)
+        return
+    rows = []
+    for row in build_demo_store(TODAY).rows:
+        attrs = json.loads(row["attributes"])
+        attrs.pop("type", None)
+        rows.append({**row, "attributes": json.dumps(attrs, ensure_ascii=False)})
+    report = import_raw_rows(UnitOfWork(url), (RawRow(i + 2, r) for i, r in enumerate(rows)), reference="eval")
+    assert not report.errors, report.errors[:3]
+
+
+def evaluate(url: str, label: dict[str, tuple[str, str]], k: int = 3) -> dict:
+    uow = UnitOfWork(url)
+    start = time.perf_counter()
+    build_index(uow)
+    index_seconds = time.perf_counter() - start
+    index = load_index(url)
+    with uow:
+        skus = uow.session.execute(
+            select(Product.id, Variant.sku).join(Variant, Variant.product_id == Product.id).order_by(Variant.id)
+        ).all()
+        by_product: dict[int, list[str]] = {}
+        for pid, sku in skus:
+            by_product.setdefault(pid, []).append(sku)
+        stock = uow.catalog.sellable_variants(list(by_product))
+    queries = [skus_[0] for pid, skus_ in by_product.items() if all(v.available <= 0 for v in stock[pid])]
+    p1, p3, answered, confused, shown, same_item = [], [], 0, 0, 0, 0
+    errors: list[dict] = []
+    latencies = []
+    for sku in queries:
+        t = time.perf_counter()
+        found = find_substitutes(UnitOfWork(url), sku, k=k, index=index)
+        latencies.append(time.perf_counter() - t)
+        if not found:
+            continue
+        answered += 1
+        hits = [label[s.sku] == label[sku] for s in found]
+        shown += len(found)
+        same_item += sum(s.same_item for s in found)
+        confused += sum(confusable(label[s.sku], label[sku]) for s in found)
+        p1.append(float(hits[0]))
+        p3.append(sum(hits[:3]) / len(hits[:3]))
+        for s, ok in zip(found, hits):
+            if not ok:
+                errors.append({"query": sku, "query_group": label[sku], "suggested": s.sku, "title": s.title,
+                               "group": label[s.sku], "reason": s.reason})
+    latencies.sort()
+    return {
+        "queries": len(queries), "answered": answered,
+        "coverage": round(answered / len(queries), 4) if queries else 0.0,
+        "p_at_1": round(sum(p1) / len(p1), 4) if p1 else 0.0,
+        "p_at_3": round(sum(p3) / len(p3), 4) if p3 else 0.0,
+        "suggestions_shown": shown, "same_item_other_supplier": same_item,
+        "confusable_suggestions": confused,
+        "index_build_seconds": round(index_seconds, 1),
+        "query_ms_p50": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
+        "errors": errors[:50],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--report", type=Path, default=REPO / "reports" / "substitutes_eval.json")
+    parser.add_argument("--only-demo", action="store_true", help="skip the run without the type attribute")
+    args = parser.parse_args()
+    label = labels(TODAY)
+    groups = Counter(label.values())
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [("demo_store", False)] + ([] if args.only_demo else [("without_type_attribute", True)])
+        for name, strip in runs:
+            url = f"sqlite:///{tmp}/{name}.db"
+            seed(url, strip)
+            results[name] = evaluate(url, label)
+            r = results[name]
+            print(f"{name:24s} queries {r['queries']:3d}  coverage {r['coverage']:.2f}  "
+                  f"P@1 {r['p_at_1']:.3f}  P@3 {r['p_at_3']:.3f}  confusable shown {r['confusable_suggestions']}  "
+                  f"(same item via other supplier: {r['same_item_other_supplier']})")
+    report = {"date": TODAY.isoformat(), "label_groups": len(groups), "k": 3, "goal_p_at_3": 0.9, **results}
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"report written to {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

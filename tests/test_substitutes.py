@@ -1,0 +1,263 @@
+"""Substitutes: the pure ranking rules, the service on the demo store, the CLI, the index."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from sqlalchemy import select, text, update
+
+from catalog.db.orm import Product, SubstituteFeedback
+from catalog.domain.substitutes import (
+    Candidate,
+    Original,
+    VariantOption,
+    head_noun_phrase,
+    kind_of,
+    rank,
+    reason_text,
+)
+from catalog.search.embedder import DIMENSION
+from catalog.services.substitutes import (
+    UnknownSku,
+    build_index,
+    feedback_summary,
+    find_substitutes,
+    load_index,
+    record_feedback,
+    substitutes_index_path,
+)
+from catalog.uow import UnitOfWork
+
+
+# --------------------------------------------------------------------------- pure rules
+
+def _v(sku="X-1", color="black", size=None, price="100", available=10, preorder=0):
+    return VariantOption(sku, color, size, Decimal(price), "USD", available, preorder)
+
+
+def _orig(title="Daybreak Drip Coffee Maker", brand="Kettleby", category="Kitchen > Coffee Machines",
+          typ="drip coffee maker", price="100", colors=("blue",), sizes=(), color=None, size=None):
+    return Original(title, brand, kind_of(title, brand, category, {"type": typ} if typ else {}),
+                    Decimal(price), colors, sizes, color, size)
+
+
+def _cand(pid, title, category, typ, variants, brand="Other", similarity=0.8):
+    return Candidate(pid, title, brand, kind_of(title, brand, category, {"type": typ} if typ else {}),
+                     similarity, tuple(variants))
+
+
+def test_same_kind_needs_category_and_type():
+    maker = _orig()
+    grinder = _cand(1, "Daybreak Burr Coffee Grinder", "Kitchen > Coffee Grinders", "burr coffee grinder", [_v()],
+                    brand="Kettleby", similarity=0.95)
+    single = _cand(2, "Uplift Single-Serve Coffee Maker", "Kitchen > Coffee Machines", "single-serve coffee maker",
+                   [_v()], similarity=0.9)
+    drip = _cand(3, "Crema Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker", [_v()], similarity=0.6)
+    assert [r.product_id for r in rank(maker, [grinder, single, drip])] == [3]
+
+
+def test_socks_are_not_shoes_even_without_a_type_attribute():
+    shoe = _orig("Tempo Road Running Shoe", "Stridewell", "Shoes > Running", None)
+    socks = _cand(1, "Tempo Running Socks", "Apparel > Socks", None, [_v()], similarity=0.95)
+    other_shoe = _cand(2, "Halcyon Road Running Shoe", "Shoes > Running", None, [_v()], similarity=0.6)
+    assert [r.product_id for r in rank(shoe, [socks, other_shoe])] == [2]
+    assert head_noun_phrase("Crew Socks (3-Pack)") == "crew sock"
+    assert head_noun_phrase('Arc Floor Lamp, 72" Brushed Brass') == "floor lamp"
+
+
+def test_only_sellable_in_the_asked_size_and_colour_within_the_price_band():
+    o = _orig(colors=("blue",), color="blue", size="42", sizes=("41", "42"))
+    cands = [
+        _cand(1, "A Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
+              [_v("A-1", "blue", "42", available=0)]),  # out of stock
+        _cand(2, "B Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
+              [_v("B-1", "black", "42")]),  # wrong colour
+        _cand(3, "C Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
+              [_v("C-1", "blue", "42", price="300")]),  # three times the price
+        _cand(4, "D Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
+              [_v("D-1", "blue", "43"), _v("D-2", "blue", "42", available=3)]),
+        _cand(5, "E Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
+              [_v("E-1", "blue", "42", available=0, preorder=5)], similarity=0.99),
+    ]
+    ranked = rank(o, cands)
+    assert [r.variant.sku for r in ranked] == ["D-2", "E-1"]  # pre-order after the shelf
+    assert ranked[1].preorder and not ranked[0].preorder
+
+
+def test_price_distance_lowers_the_score_and_same_item_comes_first():
+    o = _orig(price="100")
+    near = _cand(1, "Near Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
+                 [_v("N-1", price="98")], similarity=0.7)
+    far = _cand(2, "Far Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
+                [_v("F-1", price="155")], similarity=0.75)
+    twin = _cand(3, "Daybreak Drip Coffee Maker", "Kitchen > Coffee Machines", "", [_v("T-1", price="110")],
+                 brand="Kettleby", similarity=0.5)
+    assert [r.variant.sku for r in rank(o, [near, far, twin])] == ["T-1", "N-1", "F-1"]
+
+
+def test_reason_mentions_brand_colour_price_and_stock():
+    o = _orig(colors=("blue",), price="100")
+    text_ = reason_text(o, "Kettleby", _v(color="black", price="88", available=40))
+    assert text_ == "same brand, black instead of blue, 12% cheaper, 40 in stock"
+    assert "pre-order" in reason_text(o, "Other", _v(color="blue", available=0, preorder=4))
+    assert reason_text(o, "Other", _v(color="blue", price="110")).startswith("by Other, 10% more")
+
+
+# --------------------------------------------------------------------------- the demo store
+
+def _copy_db(url, dst):
+    """Copy a SQLite database with its WAL file (recent commits live there)."""
+    src = url[len("sqlite:///"):]
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            shutil.copy(src + suffix, f"{dst}{suffix}")
+        except FileNotFoundError:
+            pass
+    return f"sqlite:///{dst}"
+
+
+@pytest.fixture(scope="module")
+def subs_db(seeded_sqlite, tmp_path_factory):
+    """A copy of the seeded demo store with its substitutes index built once."""
+    url = _copy_db(seeded_sqlite, tmp_path_factory.mktemp("subs") / "catalog.db")
+    build_index(UnitOfWork(url))
+    return url
+
+
+def _products(url):
+    with UnitOfWork(url) as uow:
+        return uow.catalog.products()
+
+
+def _out_of_stock_skus(url, category_word):
+    products = [p for p in _products(url) if category_word in p.category]
+    with UnitOfWork(url) as uow:
+        stock = uow.catalog.sellable_variants([p.id for p in products])
+    return [p.variant_skus[0] for p in products if all(v.available <= 0 for v in stock[p.id])]
+
+
+def test_no_grinder_for_a_coffee_maker_and_no_socks_for_shoes(subs_db):
+    by_sku = {s: p for p in _products(subs_db) for s in p.variant_skus}
+    for word, forbidden in (("Coffee Machines", "Grinder"), ("Shoes > Running", "Sock")):
+        skus = _out_of_stock_skus(subs_db, word)
+        assert skus
+        for sku in skus:
+            for s in find_substitutes(UnitOfWork(subs_db), sku, k=5):
+                assert forbidden not in s.title
+                assert by_sku[s.sku].category == by_sku[sku].category
+                assert by_sku[s.sku].attributes.get("type") == by_sku[sku].attributes.get("type")
+
+
+def test_only_available_items_with_reasons(subs_db):
+    answered = 0
+    for sku in _out_of_stock_skus(subs_db, ""):
+        found = find_substitutes(UnitOfWork(subs_db), sku, k=3)
+        answered += bool(found)
+        for s in found:
+            assert s.available > 0 or s.preorder
+            assert s.reason and ("in stock" in s.reason or "pre-order" in s.reason or "available" in s.reason)
+            if not s.same_item:
+                assert ("same brand" in s.reason or "by " in s.reason)
+                assert "cheaper" in s.reason or "more" in s.reason or "same price" in s.reason
+    assert answered >= 10
+
+
+def test_asked_colour_is_respected(subs_db):
+    for sku in _out_of_stock_skus(subs_db, "Shoes > Running"):
+        for s in find_substitutes(UnitOfWork(subs_db), sku, color="black"):
+            assert s.color == "black" or s.same_item
+
+
+def test_unknown_sku(subs_db):
+    with pytest.raises(UnknownSku):
+        find_substitutes(UnitOfWork(subs_db), "NOPE-0000")
+
+
+def test_cli_json_shape(subs_db, capsys):
+    from catalog.cli import main
+
+    sku = _out_of_stock_skus(subs_db, "Coffee Machines")[0]
+    assert main(["--database-url", subs_db, "substitutes", sku, "--k", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert isinstance(out, list) and len(out) <= 2
+    for item in out:
+        assert {"sku", "score", "reason", "available", "preorder"} <= set(item)
+        assert isinstance(item["score"], float) and isinstance(item["reason"], str)
+
+
+def test_feedback_is_recorded_and_summarised(subs_db):
+    skus = [s for p in _products(subs_db)[:2] for s in p.variant_skus[:1]]
+    record_feedback(UnitOfWork(subs_db), skus[0], skus[1], True, "conv-1")
+    record_feedback(UnitOfWork(subs_db), skus[0].lower(), skus[1], False, "conv-2")
+    with pytest.raises(UnknownSku):
+        record_feedback(UnitOfWork(subs_db), skus[0], "NOPE-1", True, None)
+    [stats] = feedback_summary(UnitOfWork(subs_db), skus[0])
+    assert (stats.accepted, stats.rejected, stats.acceptance_rate) == (1, 1, 0.5)
+    with UnitOfWork(subs_db) as uow:
+        assert uow.session.execute(select(SubstituteFeedback.sku)).scalars().all() == [skus[0], skus[0]]
+
+
+def test_feedback_on_both_engines(db_url):
+    from catalog.services.importing import import_raw_rows
+    from catalog.importing.reader import RawRow
+
+    rows = [{"sku": f"T-{i}", "title": f"Thing {i}", "description": "", "category": "A > B", "price": "10",
+             "on_hand": "1"} for i in (1, 2)]
+    import_raw_rows(UnitOfWork(db_url), (RawRow(i + 2, r) for i, r in enumerate(rows)), reference="t")
+    assert record_feedback(UnitOfWork(db_url), "T-1", "T-2", True, "c") > 0
+    assert feedback_summary(UnitOfWork(db_url))[0].accepted == 1
+
+
+# --------------------------------------------------------------------------- incremental index
+
+class CountingEmbedder:
+    """Deterministic vectors from the text's hash; counts what it was asked to embed."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def encode(self, texts, **kwargs):
+        self.calls += len(texts)
+        out = np.zeros((len(texts), DIMENSION), dtype="float32")
+        for i, t in enumerate(texts):
+            rng = np.random.default_rng(int(hashlib.sha1(t.encode()).hexdigest()[:8], 16))
+            v = rng.standard_normal(DIMENSION).astype("float32")
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+
+def test_index_is_incremental(seeded_sqlite, tmp_path):
+    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    emb = CountingEmbedder()
+    first = build_index(UnitOfWork(url), emb)
+    assert first.embedded == first.total == len(_products(url)) and substitutes_index_path(url).exists()
+    assert build_index(UnitOfWork(url), emb).embedded == 0
+
+    target = _products(url)[5]
+    with UnitOfWork(url) as uow:
+        uow.session.execute(update(Product).where(Product.id == target.id)
+                            .values(description=target.description + " Now quieter."))
+        uow.commit()
+    report = build_index(UnitOfWork(url), emb)
+    assert (report.embedded, report.removed) == (1, 0)
+
+    from catalog.importing.reader import RawRow
+    from catalog.services.importing import import_raw_rows
+
+    row = {"sku": "GONE-1", "title": "Short-Lived Drip Coffee Maker", "description": "soon deleted",
+           "category": "Kitchen > Coffee Machines", "price": "50", "on_hand": "0"}
+    import_raw_rows(UnitOfWork(url), [RawRow(2, row)], reference="t")
+    assert build_index(UnitOfWork(url), emb).embedded == 1
+    with UnitOfWork(url) as uow:
+        pid = uow.catalog.product_id_for_sku("GONE-1")
+        uow.session.execute(text("DELETE FROM variants WHERE product_id = :p"), {"p": pid})
+        uow.session.execute(text("DELETE FROM products WHERE id = :p"), {"p": pid})
+        uow.commit()
+    report = build_index(UnitOfWork(url), emb)
+    assert (report.embedded, report.removed) == (0, 1)
+    index = load_index(url)
+    assert pid not in index.hashes and len(index) == first.total
