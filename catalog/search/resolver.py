@@ -131,8 +131,8 @@ class ProductResolver:
         # first because NLU spans can cut a name short ("Flow" tagged as a colour).
         for said in (product_query(text), product_query(text, ignore_words), query):
             exact = self._exact.get(utils.default_process(said), [])
-            if len(exact) == 1:
-                return Resolution(said, (Match(self._products[exact[0]], 1.0),))
+            if exact:  # one product: found; several with that very name: ask which brand
+                return Resolution(said, tuple(Match(self._products[pid], 1.0) for pid in exact[:MAX_CHOICES]))
         scores = self._score(query)
         if prefer is not None:
             scores = {pid: s + (0.03 if prefer(self._products[pid]) else 0.0) for pid, s in scores.items()}
