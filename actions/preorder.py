@@ -18,12 +18,12 @@ from rasa_sdk.types import DomainDict
 from actions import runtime
 from actions.common import answers_form, customer_id, entity, parse_quantity
 from actions.guard import apologise_on_failure
-from actions.products import identify, variant_words
+from actions.products import ask_which, identify, variant_words
 from actions.replies import money, product_name
 from catalog.domain.reservations import due_text
 from catalog.domain.variants import label, matches
 from catalog.search.resolver import Match
-from catalog.services.reservations import Kind, Outcome, ReservationResult, quote, reserve
+from catalog.services.reservations import Kind, Outcome, quote, reserve
 
 FORM_SLOTS = ("preorder_sku", "preorder_kind", "quantity", "preorder_confirmed")
 NOTHING = "none"  # preorder_kind when there is nothing to reserve (in stock, sold out, not allowed)
@@ -50,10 +50,6 @@ def _variant_for(match: Match, tracker: Tracker, variant_sku: str | None) -> tup
     return None, buttons
 
 
-def _explain(result: ReservationResult) -> str:
-    return result.message
-
-
 class ValidatePreorderForm(FormValidationAction):
     def name(self) -> str:
         return "validate_preorder_form"
@@ -77,8 +73,6 @@ class ValidatePreorderForm(FormValidationAction):
         match, variant_sku = identify(tracker)
         if not isinstance(match, Match):
             if match.ambiguous:
-                from actions.products import ask_which
-
                 ask_which(dispatcher, match)
             return {}
         sku, buttons = _variant_for(match, tracker, variant_sku)
@@ -105,7 +99,7 @@ class ValidatePreorderForm(FormValidationAction):
         second = quote(runtime.uow(), who, sku, 1, Kind.BACKORDER)
         if second.outcome is Outcome.CAN_RESERVE:
             return {"preorder_sku": sku, "preorder_kind": Kind.BACKORDER.value}
-        dispatcher.utter_message(text=_explain(first if first.outcome is not Outcome.NOT_ALLOWED else second))
+        dispatcher.utter_message(text=(first if first.outcome is not Outcome.NOT_ALLOWED else second).message)
         return {"preorder_sku": sku, "preorder_kind": NOTHING}
 
     async def extract_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -127,8 +121,8 @@ class ValidatePreorderForm(FormValidationAction):
         result = await asyncio.to_thread(quote, runtime.uow(), customer_id(tracker), sku, number, Kind(kind))
         if result.outcome is Outcome.CAN_RESERVE:
             return {"quantity": str(number)}
-        dispatcher.utter_message(text=_explain(result) + " How many would you like instead?"
-                                 if result.outcome in (Outcome.OVER_CAP, Outcome.SOLD_OUT) else _explain(result))
+        again = " How many would you like instead?" if result.outcome in (Outcome.OVER_CAP, Outcome.SOLD_OUT) else ""
+        dispatcher.utter_message(text=result.message + again)
         return {"quantity": None}
 
 
@@ -144,7 +138,7 @@ class ActionAskPreorderConfirmed(Action):
         quantity = int(tracker.get_slot("quantity"))
         result = await asyncio.to_thread(quote, runtime.uow(), customer_id(tracker), sku, quantity, kind)
         if result.outcome is not Outcome.CAN_RESERVE or result.summary is None:
-            dispatcher.utter_message(text=_explain(result))
+            dispatcher.utter_message(text=result.message)
             return [SlotSet("quantity", None)]
         s = result.summary
         match = runtime.resolver().by_sku(sku)
@@ -189,7 +183,7 @@ class ActionSubmitPreorder(Action):
             dispatcher.utter_message(text=f"Done - {quantity} reserved for you: {result.reservation.text}. "
                                           "I'll keep you posted here if anything changes.")
         else:
-            dispatcher.utter_message(text=_explain(result))
+            dispatcher.utter_message(text=result.message)
         return reset
 
 

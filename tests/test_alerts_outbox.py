@@ -5,9 +5,9 @@ import datetime as dt
 import threading
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from catalog.db.orm import OutboxMessage, RestockSubscription, StockHold
+from catalog.db.orm import OutboxMessage
 from catalog.services import alerts, outbox, purchasing, reservations as res
 from catalog.services.outbox import LogDispatcher, dispatch_once, enqueue_many, enqueue_values
 from catalog.uow import UnitOfWork

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from catalog.db.orm import Product, PurchaseOrderLine, StockLevel, StockMovement, Supplier, SupplierOffer, Variant
 from catalog.services.importing import import_file
-from catalog.uow import UnitOfWork
 from tests.conftest import ROOT, write_csv
 
 HEADER = ["sku", "title", "description", "category", "price", "on_hand", "brand", "attributes",

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process, utils
 from catalog.db.repository import ProductInfo
 from catalog.search.embedder import Embedder
 from catalog.search.semantic_index import SemanticIndex
-from catalog.search.text import normalize, product_query, sku_candidates
+from catalog.search.text import product_query, sku_candidates
 from catalog.uow import UnitOfWork
 
 CONFIDENT = 0.66  # a single match this good is taken without asking
