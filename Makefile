@@ -37,6 +37,7 @@ $(RASA_ENV): requirements-rasa.txt constraints-rasa.txt
 # --- data and model ---------------------------------------------------------------
 db: $(APP_ENV)
 	$(PY) -m catalog seed --if-empty
+	$(PY) -m catalog index --quiet
 
 # Retrained only when the training data, domain or config changed.
 $(MODEL): $(RASA_ENV) $(TRAINING)
@@ -68,6 +69,7 @@ bench: $(APP_ENV) $(RASA_ENV) $(MODEL)
 	$(PY) -m bench.import_bench
 	$(PY) -m bench.chat_latency
 	$(PY) -m bench.reservations_bench
+	$(PY) -m bench.substitutes_bench
 
 # Record the exact versions the tests passed with (constraints for fresh installs).
 lock:

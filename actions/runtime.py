@@ -58,3 +58,9 @@ def warm_up() -> None:
         resolver().resolve("warm up the matchers")  # first embedding call initialises torch
     except Exception:  # the database may be down at start; questions will say so politely
         log.exception("could not load the catalog at start-up; will retry on the first question")
+    try:
+        from catalog.services.substitutes import load_index
+
+        log.info("substitutes index: %d products", len(load_index(database_url())))
+    except Exception:
+        log.exception("could not load the substitutes index; it is read again on the first question")

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("expire-holds", help="end restock holds whose time is up and alert the next in line")
     idx = sub.add_parser("index", help="build or update the substitutes index beside the database (new/changed products only)")
     idx.add_argument("--quiet", action="store_true", help="no progress bar")
+    idx.add_argument("--full", action="store_true",
+                     help="re-read and re-hash every product, not only those edited since the last run")
     subs = sub.add_parser("substitutes", help="ranked substitutes a shopper can buy now for a SKU")
     subs.add_argument("sku")
     subs.add_argument("--k", type=int, default=5, help="how many (default 5)")
@@ -69,13 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "expire-holds":
         return _expire_holds(url)
     if args.command == "index":
-        return _index(url, args.quiet)
+        return _index(url, args.quiet, args.full)
     if args.command == "substitutes":
         return _substitutes(url, args.sku, args.k, args.color, args.size, args.json)
     return 1
 
 
-def _index(url: str, quiet: bool) -> int:
+def _index(url: str, quiet: bool, full: bool) -> int:
     import time
 
     from tqdm import tqdm
@@ -91,7 +93,7 @@ def _index(url: str, quiet: bool) -> int:
 
     start = time.perf_counter()
     try:
-        report = build_index(UnitOfWork(url), progress=bar.update, on_total=total)
+        report = build_index(UnitOfWork(url), progress=bar.update, on_total=total, full=full)
     finally:
         bar.close()
     print(f"substitutes index {substitutes_index_path(url)}: {report.total} products, "

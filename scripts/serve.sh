@@ -23,10 +23,16 @@ trap stop EXIT INT TERM
 .venv/bin/python -m bot.action_server --host "$BIND" --port "$ACTION_PORT" &
 pids+=($!)
 # Customer messages queued in the outbox (restock alerts, delay notices) go out through the
-# dispatcher; expired restock holds are released every minute so the next subscriber gets a turn.
+# dispatcher; expired restock holds are released every minute so the next subscriber gets a turn,
+# and products imported or edited since the last minute are (re-)embedded for substitutes (the
+# action server picks up the new index file by itself).
 .venv/bin/python -m catalog dispatch &
 pids+=($!)
-( while sleep 60; do .venv/bin/python -m catalog expire-holds >/dev/null 2>&1 || true; done ) &
+( while true; do
+    .venv/bin/python -m catalog index --quiet >>"$LOG_DIR/index.log" 2>&1 || true
+    sleep 60
+    .venv/bin/python -m catalog expire-holds >/dev/null 2>&1 || true
+  done ) &
 pids+=($!)
 .venv-rasa/bin/python -m bot.rasa_server run --enable-api --cors "*" -i "$BIND" -p "$RASA_PORT" \
   --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml &

@@ -1,8 +1,10 @@
 """Substitutes: the pure ranking rules, the service on the demo store, the CLI, the index."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import os
 import shutil
 from decimal import Decimal
 
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select, text, update
 
-from catalog.db.orm import Product, SubstituteFeedback
+from catalog.db.orm import Product, SubstituteFeedback, Variant
 from catalog.domain.substitutes import (
     Candidate,
     Original,
@@ -260,4 +262,59 @@ def test_index_is_incremental(seeded_sqlite, tmp_path):
     report = build_index(UnitOfWork(url), emb)
     assert (report.embedded, report.removed) == (0, 1)
     index = load_index(url)
-    assert pid not in index.hashes and len(index) == first.total
+    assert pid not in index.vectors.hashes and pid not in index.vectors.payload and len(index) == first.total
+
+    # A variant's attributes are part of the product's text: editing one re-embeds it.
+    with UnitOfWork(url) as uow:
+        variant = uow.session.execute(select(Variant).where(Variant.product_id == target.id)).scalars().first()
+        variant.attributes = {**(variant.attributes or {}), "material": "recycled aluminium"}
+        uow.commit()
+    assert build_index(UnitOfWork(url), emb).embedded == 1
+
+
+def test_update_reads_only_what_changed_since_the_last_run_and_full_reads_all(seeded_sqlite, tmp_path):
+    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    emb = CountingEmbedder()
+    build_index(UnitOfWork(url), emb)
+    target = _products(url)[7]
+    long_ago = dt.datetime(2000, 1, 1)
+    with UnitOfWork(url) as uow:  # an edit stamped before the watermark (a clock gone wrong)
+        uow.session.execute(update(Product).where(Product.id == target.id)
+                            .values(description="Rewritten.", updated_at=long_ago))
+        uow.session.execute(update(Variant).where(Variant.product_id == target.id).values(updated_at=long_ago))
+        uow.commit()
+    assert build_index(UnitOfWork(url), emb).embedded == 0  # not looked at: nothing after the watermark
+    assert build_index(UnitOfWork(url), emb, full=True).embedded == 1
+
+
+def test_an_index_saved_without_kinds_gets_them_without_re_embedding(seeded_sqlite, tmp_path):
+    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    emb = CountingEmbedder()
+    first = build_index(UnitOfWork(url), emb)
+    meta = substitutes_index_path(url).with_suffix(".faiss.json")
+    data = json.loads(meta.read_text())
+    meta.write_text(json.dumps(data["hashes"]))  # the format before kinds were kept
+    assert not load_index(url).vectors.payload
+    assert build_index(UnitOfWork(url), emb).embedded == 0
+    assert len(load_index(url).vectors.payload) == first.total
+
+
+def test_a_process_serving_queries_reloads_the_index_another_process_rebuilt(seeded_sqlite, tmp_path):
+    import subprocess
+    import sys
+
+    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    build_index(UnitOfWork(url), CountingEmbedder())
+    before = load_index(url)
+    target = _products(url)[3]
+    with UnitOfWork(url) as uow:
+        uow.session.execute(update(Product).where(Product.id == target.id)
+                            .values(description=target.description + " Now in a gift box."))
+        uow.commit()
+    done = subprocess.run([sys.executable, "-m", "catalog", "index", "--quiet"], capture_output=True, text=True,
+                          env={**os.environ, "DATABASE_URL": url}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "1 embedded" in done.stdout
+    after = load_index(url)
+    assert after is not before
+    assert after.vectors.hashes[target.id] != before.vectors.hashes[target.id]

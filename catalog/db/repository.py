@@ -50,6 +50,22 @@ class CatalogRepository:
         """Changes whenever products are added or edited: lets caches refresh cheaply."""
         return tuple(self.session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one())
 
+    def product_ids(self) -> set[int]:
+        return set(self.session.execute(select(Product.id)).scalars())
+
+    def changed_product_ids(self, since: dt.datetime) -> set[int]:
+        """Products edited, or with a variant edited, after `since` (import bumps both)."""
+        products = select(Product.id).where(Product.updated_at > since)
+        variants = select(Variant.product_id).where(Variant.updated_at > since)
+        return set(self.session.execute(products.union(variants)).scalars())
+
+    def product_labels(self, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+        """{id: (title, brand)}: what ranking and replies need, without loading variants."""
+        if not ids:
+            return {}
+        rows = self.session.execute(select(Product.id, Product.title, Product.brand).where(Product.id.in_(list(ids))))
+        return {pid: (title, brand) for pid, title, brand in rows}
+
     def products(self, ids: Sequence[int] | None = None) -> list[ProductInfo]:
         query = select(Product).order_by(Product.id)
         if ids is not None:

@@ -113,12 +113,14 @@ def kind_of(title: str, brand: str | None, category: str, attributes: dict | Non
     return Kind(leaf_category(category), type_from_attribute(attrs.get("type")), head_noun_phrase(title, brand))
 
 
+def item_key(title: str, brand: str | None) -> str:
+    """Brand and title once sizes, punctuation and a trailing listing number are ignored."""
+    return " ".join(_words(brand or "")) + "|" + " ".join(_words(title))
+
+
 def same_item(a_title: str, a_brand: str | None, b_title: str, b_brand: str | None) -> bool:
-    """The same product listed twice (e.g. once per supplier): same brand, same title
-    once sizes, punctuation and a trailing listing number are ignored."""
-    def key(title: str, brand: str | None) -> tuple[str, str]:
-        return (" ".join(_words(brand or "")), " ".join(_words(title)))
-    return key(a_title, a_brand) == key(b_title, b_brand)
+    """The same product listed twice (e.g. once per supplier)."""
+    return item_key(a_title, a_brand) == item_key(b_title, b_brand)
 
 
 # --------------------------------------------------------------------------- candidates

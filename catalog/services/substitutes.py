@@ -7,14 +7,17 @@ compare products with each other, where the description and attributes (material
 features, capacity) carry most of the meaning. Each index hashes its own text, so an
 edited description re-embeds the product here and leaves the resolver's index alone.
 
-The index is incremental (content hashes): `build_index` embeds only new or changed
-products and drops deleted ones. `find_substitutes` reads it, takes the nearest
-products, and hands them with their stock to the pure rules in
+The index is incremental: `build_index` reads only products edited since its last run
+(update times, with some slack), embeds those whose text hash changed and drops deleted
+ones. Beside each vector it keeps the product's kind, so `find_substitutes` searches
+only products of the same kind (a FAISS id selector) instead of the whole catalog,
+and hands the nearest, with their stock, to the pure rules in
 `catalog.domain.substitutes`, which filter and order them and write the reason.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,24 +28,29 @@ import numpy as np
 from sqlalchemy import case, func, select
 
 from catalog.config import index_path
-from catalog.db.orm import SubstituteFeedback, Variant
+from catalog.db.orm import SubstituteFeedback, Variant, utcnow
 from catalog.db.repository import ProductInfo
 from catalog.domain.substitutes import (
     Candidate,
+    Kind,
     Original,
     Ranked,
     VariantOption,
     kind_of,
     price_phrase,
+    item_key,
     rank,
-    same_item,
 )
 from catalog.domain.variants import matches
-from catalog.search.semantic_index import SemanticIndex
+from catalog.search.semantic_index import SemanticIndex, content_hash
 from catalog.uow import UnitOfWork
 
-FIRST_NEIGHBOURS = 64  # nearest products looked at first; widened x4 while too few qualify
-MAX_NEIGHBOURS = 4096
+log = logging.getLogger(__name__)
+
+# A catalog this small is indexed on the first question; a bigger one waits for `catalog
+# index` (make serve runs it every minute) rather than keep a shopper waiting for minutes.
+INLINE_BUILD_LIMIT = 2000
+FIRST_NEIGHBOURS = 32  # nearest same-kind products looked at first; widened x4 while too few sell
 
 
 @dataclass(frozen=True)
@@ -101,37 +109,103 @@ def substitutes_index_path(url: str) -> Path:
     return base.with_name(base.stem + ".subs.faiss")
 
 
-_cache: dict[Path, tuple[float, SemanticIndex]] = {}
+def kind_payload(p: ProductInfo) -> list[str]:
+    """What the index keeps beside each vector: the product's kind and listing key, so a
+    query searches only products of the same kind and needs no model or text parsing."""
+    kind = kind_of(p.title, p.brand, p.category, p.attributes)
+    return [kind.category, kind.type_attr or "", kind.head, item_key(p.title, p.brand)]
+
+
+class SubstituteIndex:
+    """The saved vectors plus, per kind of product, the ids a query may search among."""
+
+    def __init__(self, vectors: SemanticIndex) -> None:
+        self.vectors = vectors
+        self._by_category: dict[str, list[tuple[int, Kind, str]]] = {}
+        for pid, (category, type_attr, head, key) in vectors.payload.items():
+            self._by_category.setdefault(category, []).append((pid, Kind(category, type_attr or None, head), key))
+        self._pools: dict[tuple[Kind, str], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def pool(self, kind: Kind, key: str) -> np.ndarray:
+        """Ids of indexed products of the same kind, or the same item listed again."""
+        with self._lock:
+            found = self._pools.get((kind, key))
+        if found is None:
+            found = np.asarray([pid for pid, other, other_key in self._by_category.get(kind.category, ())
+                                if kind.same_as(other) or other_key == key], dtype="int64")
+            with self._lock:
+                if len(self._pools) > 4096:
+                    self._pools.clear()
+                self._pools[(kind, key)] = found
+        return found
+
+
+_cache: dict[Path, tuple[float, SubstituteIndex]] = {}
 _cache_lock = threading.Lock()
 
 
-def load_index(url: str) -> SemanticIndex:
-    """The saved index for a database, cached per process until its file changes."""
+def load_index(url: str) -> SubstituteIndex:
+    """The saved index for a database, cached per process and reloaded when it changes
+    (the meta file is written last, so its time says a whole new index is in place)."""
     path = substitutes_index_path(url)
-    mtime = path.stat().st_mtime if path.exists() else -1.0
+    meta = path.with_suffix(path.suffix + ".json")
+    mtime = meta.stat().st_mtime if meta.exists() else -1.0
     with _cache_lock:
         cached = _cache.get(path)
         if cached is None or cached[0] != mtime:
-            cached = (mtime, SemanticIndex(path))
+            loaded = SemanticIndex(path)
+            if cached is not None and mtime > 0 and not len(loaded):
+                return cached[1]  # caught between the two file writes: keep the old one
+            cached = (mtime, SubstituteIndex(loaded))
             _cache[path] = cached
         return cached[1]
 
 
-def build_index(uow: UnitOfWork, embedder=None, progress: Callable[[int], None] | None = None,
-                on_total: Callable[[int], None] | None = None) -> IndexReport:
-    """Embed new and changed products, drop deleted ones; saves beside the database."""
-    embedder = embedder if embedder is not None else _LazyEmbedder()
-    with uow:
-        products = uow.catalog.products()
-    texts = {p.id: substitute_text(p) for p in products}
-    index = load_index(uow.url)
-    removed = len(set(index.hashes) - set(texts))
-    if on_total is not None:
-        from catalog.search.semantic_index import content_hash
+def _install(url: str, vectors: SemanticIndex) -> None:
+    path = substitutes_index_path(url)
+    meta = path.with_suffix(path.suffix + ".json")
+    with _cache_lock:
+        _cache[path] = (meta.stat().st_mtime if meta.exists() else -1.0, SubstituteIndex(vectors))
 
-        on_total(sum(1 for pid, t in texts.items() if index.hashes.get(pid) != content_hash(t)))
-    embedded = index.sync(texts, embedder, progress)
-    return IndexReport(embedded, removed, len(index))
+
+# A transaction that was open while the index read the catalog may commit edits stamped
+# earlier than the watermark; products changed this long before it are looked at again.
+WATERMARK_SLACK = dt.timedelta(minutes=10)
+# Above this many changed products, reading the whole catalog is cheaper than an IN list.
+READ_ALL_ABOVE = 5000
+
+
+def build_index(uow: UnitOfWork, embedder=None, progress: Callable[[int], None] | None = None,
+                on_total: Callable[[int], None] | None = None, full: bool = False) -> IndexReport:
+    """Embed new and changed products, drop deleted ones; saves beside the database.
+
+    Only products edited since the last run (by their and their variants' update
+    times) are read and hashed, so an update costs what changed, not the catalog size;
+    `full` re-reads and re-hashes everything."""
+    embedder = embedder if embedder is not None else _LazyEmbedder()
+    vectors = load_index(uow.url).vectors.copy()  # searches go on against the old one meanwhile
+    started = utcnow()
+    with uow:
+        ids = uow.catalog.product_ids()
+        if full or vectors.watermark is None:
+            todo = ids
+        else:
+            todo = uow.catalog.changed_product_ids(vectors.watermark - WATERMARK_SLACK) | (ids - set(vectors.payload))
+        todo &= ids
+        products = [p for p in uow.catalog.products() if p.id in todo] if len(todo) > READ_ALL_ABOVE \
+            else uow.catalog.products(sorted(todo))
+    texts = {p.id: substitute_text(p) for p in products}
+    removed = set(vectors.hashes) - ids
+    if on_total is not None:
+        on_total(sum(1 for pid, t in texts.items() if vectors.hashes.get(pid) != content_hash(t)))
+    embedded = vectors.update(texts, embedder, progress, remove=removed,
+                              payload={p.id: kind_payload(p) for p in products}, watermark=started)
+    _install(uow.url, vectors)
+    return IndexReport(embedded, len(removed), len(vectors))
 
 
 class _LazyEmbedder:
@@ -146,7 +220,7 @@ class _LazyEmbedder:
 # --------------------------------------------------------------------------- finding
 
 def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = None, size: str | None = None,
-                     index: SemanticIndex | None = None, embedder=None) -> list[Substitute]:
+                     index: SubstituteIndex | None = None, embedder=None) -> list[Substitute]:
     """Ranked substitutes a shopper can buy now (or pre-order, marked so) for `sku`.
 
     `sku` names the variant the shopper wanted; its size counts as asked (fit is not
@@ -167,9 +241,12 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
         original, asked = _original(product, own, exact, color, size)
         results = _other_supplier(uow, product, original, asked)
         if not len(index) and embedder is None:
-            build_index(uow)  # first use: nothing indexed yet
+            if len(uow.catalog.product_ids()) > INLINE_BUILD_LIMIT:
+                log.warning("no substitutes index yet for %s: run `python -m catalog index`", uow.url)
+                return results[:k]
+            build_index(uow)  # first use of a small catalog: seconds, not worth a separate step
             index = load_index(uow.url)
-        vector = _vector(index, product, embedder)
+        vector = _vector(index.vectors, product, embedder)
         results += _ranked(uow, index, vector, product, original, k)
     return results[:k]
 
@@ -223,9 +300,9 @@ def _other_supplier(uow: UnitOfWork, product: ProductInfo, original: Original,
                        product.brand, price, o.currency or v.currency, v.color, v.size, None, True)]
 
 
-def _vector(index: SemanticIndex, product: ProductInfo, embedder) -> np.ndarray:
-    if product.id in index.hashes:
-        return index.index.reconstruct(int(product.id))
+def _vector(vectors: SemanticIndex, product: ProductInfo, embedder) -> np.ndarray:
+    if product.id in vectors.hashes:
+        return vectors.vector(product.id)
     if embedder is None:
         from catalog.search.embedder import shared_embedder
 
@@ -233,33 +310,38 @@ def _vector(index: SemanticIndex, product: ProductInfo, embedder) -> np.ndarray:
     return embedder.encode([substitute_text(product)])[0]  # added since the last `index` run
 
 
-def _ranked(uow: UnitOfWork, index: SemanticIndex, vector: np.ndarray, product: ProductInfo,
+def _ranked(uow: UnitOfWork, index: SubstituteIndex, vector: np.ndarray, product: ProductInfo,
             original: Original, k: int) -> list[Substitute]:
+    """Nearest products of the same kind first; more of them while too few can be sold."""
+    pool = index.pool(original.kind, item_key(product.title, product.brand))
+    pool = pool[pool != product.id]
     n = FIRST_NEIGHBOURS
     seen: dict[int, float] = {}
-    kinds: dict[int, ProductInfo] = {}
+    labels: dict[int, tuple[str, str | None]] = {}
     stock: dict[int, list[VariantOption]] = {}
     while True:
-        hits = [(pid, s) for pid, s in index.search(vector, n + 1) if pid != product.id and pid not in seen]
+        hits = [(pid, s) for pid, s in index.vectors.search(vector, n, among=pool) if pid not in seen]
         seen.update(hits)
-        if hits:
-            fresh = uow.catalog.products([pid for pid, _ in hits])
-            match = [p for p in fresh if original.kind.same_as(kind_of(p.title, p.brand, p.category, p.attributes))
-                     or same_item(product.title, product.brand, p.title, p.brand)]
-            kinds.update({p.id: p for p in match})
-            stock.update(uow.catalog.sellable_variants([p.id for p in match]))
-        candidates = [Candidate(p.id, p.title, p.brand, kind_of(p.title, p.brand, p.category, p.attributes),
-                                seen[p.id], tuple(stock.get(p.id, ()))) for p in kinds.values()]
+        fresh = [pid for pid, _ in hits]
+        labels.update(uow.catalog.product_labels(fresh))
+        stock.update(uow.catalog.sellable_variants(fresh))
+        candidates = [Candidate(pid, labels[pid][0], labels[pid][1], _kind(index, pid),
+                                seen[pid], tuple(stock.get(pid, ()))) for pid in seen if pid in labels]
         ranked = rank(original, candidates, k)
-        if len(ranked) >= k or n >= len(index) or n >= MAX_NEIGHBOURS:
-            return [_substitute(r, kinds[r.product_id]) for r in ranked]
+        if len(ranked) >= k or n >= len(pool):
+            return [_substitute(r, labels[r.product_id][1]) for r in ranked]
         n *= 4
 
 
-def _substitute(r: Ranked, p: ProductInfo) -> Substitute:
+def _kind(index: SubstituteIndex, pid: int) -> Kind:
+    category, type_attr, head, _ = index.vectors.payload[pid]
+    return Kind(category, type_attr or None, head)
+
+
+def _substitute(r: Ranked, brand: str | None) -> Substitute:
     v = r.variant
     return Substitute(v.sku, r.product_id, r.title, r.score, r.reason, v.available, v.available <= 0,
-                      p.brand, v.price, v.currency, v.color, v.size, v.eta if v.available <= 0 else None,
+                      brand, v.price, v.currency, v.color, v.size, v.eta if v.available <= 0 else None,
                       r.same_item)
 
 
