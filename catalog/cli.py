@@ -1,5 +1,5 @@
 """`python -m catalog COMMAND`: migrate, import, seed, receive, set-eta, dispatch, expire-holds,
-index, substitutes."""
+index, substitutes, substitute-feedback."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     subs.add_argument("--color", help="colour the shopper asked for")
     subs.add_argument("--size", help="size the shopper asked for")
     subs.add_argument("--json", action="store_true", help="a JSON list of objects (sku, score, reason, ...)")
+    fb = sub.add_parser("substitute-feedback", help="which suggested substitutes shoppers took or turned down")
+    fb.add_argument("sku", nargs="?", help="only suggestions for this wanted sku")
+    fb.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = args.database_url or database_url()
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return _index(url, args.quiet, args.full)
     if args.command == "substitutes":
         return _substitutes(url, args.sku, args.k, args.color, args.size, args.json)
+    if args.command == "substitute-feedback":
+        return _substitute_feedback(url, args.sku, args.json)
     return 1
 
 
@@ -121,6 +126,27 @@ def _substitutes(url: str, sku: str, k: int, color: str | None, size: str | None
     for i, s in enumerate(found, 1):
         mark = " [pre-order]" if s.preorder else ""
         print(f"{i}. {s.sku}  {s.title}{mark}  (score {s.score:.3f})\n   {s.reason}")
+    return 0
+
+
+def _substitute_feedback(url: str, sku: str | None, as_json: bool) -> int:
+    import json
+
+    from catalog.services.substitutes import feedback_summary
+    from catalog.uow import UnitOfWork
+
+    stats = feedback_summary(UnitOfWork(url), sku)
+    if as_json:
+        print(json.dumps([{"sku": s.sku, "substitute_sku": s.substitute_sku, "accepted": s.accepted,
+                           "rejected": s.rejected, "acceptance_rate": round(s.acceptance_rate, 3)} for s in stats],
+                         indent=2))
+        return 0
+    if not stats:
+        print("no substitute suggestions answered yet" + (f" for {sku}" if sku else ""))
+        return 0
+    print(f"{'wanted':<16} {'suggested':<16} {'taken':>6} {'declined':>8} {'rate':>6}")
+    for s in stats:
+        print(f"{s.sku:<16} {s.substitute_sku:<16} {s.accepted:>6} {s.rejected:>8} {s.acceptance_rate:>6.0%}")
     return 0
 
 

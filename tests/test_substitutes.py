@@ -203,6 +203,20 @@ def test_feedback_is_recorded_and_summarised(subs_db):
         assert uow.session.execute(select(SubstituteFeedback.sku)).scalars().all() == [skus[0], skus[0]]
 
 
+def test_merchant_sees_feedback_from_the_cli(subs_db, capsys):
+    from catalog.cli import main
+
+    skus = [s for p in _products(subs_db)[10:13] for s in p.variant_skus[:1]]  # none used by other tests
+    for other, accepted in ((skus[1], True), (skus[1], True), (skus[2], False)):
+        record_feedback(UnitOfWork(subs_db), skus[0], other, accepted, "conv")
+    assert main(["--database-url", subs_db, "substitute-feedback", skus[0], "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["substitute_sku"], r["accepted"], r["rejected"]) for r in rows] == [(skus[1], 2, 0), (skus[2], 0, 1)]
+    assert main(["--database-url", subs_db, "substitute-feedback"]) == 0
+    table = capsys.readouterr().out
+    assert skus[1] in table and "100%" in table and "0%" in table
+
+
 def test_feedback_on_both_engines(db_url):
     from catalog.services.importing import import_raw_rows
     from catalog.importing.reader import RawRow
