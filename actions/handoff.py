@@ -19,7 +19,6 @@ REQUESTS = {
     "subscribe_restock": "a back-in-stock alert{for_product}",
     "unsubscribe_restock": "to stop back-in-stock messages",
     "request_preorder": "a pre-order{for_product}",
-    "ask_substitute": "alternatives{for_product} that are in stock",
     "order_status": "the status of {order}",
     "cancel_order": "to cancel {order}",
     "request_refund": "a refund{for_order}",

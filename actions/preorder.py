@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions import runtime
 from actions.common import answers_form, customer_id, entity, parse_quantity
 from actions.guard import apologise_on_failure
-from actions.products import ask_which, identify, variant_words
+from actions.products import identify, variant_words
 from actions.replies import money, product_name
 from catalog.domain.reservations import due_text
 from catalog.domain.variants import label, matches
@@ -28,31 +28,55 @@ from catalog.services.reservations import Kind, Outcome, quote, reserve
 FORM_SLOTS = ("preorder_sku", "preorder_kind", "quantity", "preorder_confirmed")
 NOTHING = "none"  # preorder_kind when there is nothing to reserve (in stock, sold out, not allowed)
 MAX_QUANTITY = 999
+CONTEXT_SLOTS = ("product_sku", "product", "candidate_skus")  # set by extract_preorder_sku, read by the ask action
+ASK_PRODUCT = "Which product would you like to reserve? Tell me its name or SKU."
 
 
-def _variant_for(match: Match, tracker: Tracker, variant_sku: str | None) -> tuple[str | None, list[dict]]:
-    """The SKU to reserve; for a product with several variants, the one asked for, else buttons."""
+def _variant_for(match: Match, tracker: Tracker, variant_sku: str | None) -> str | None:
+    """The SKU to reserve: the one named, the only one, or the only one with the colour and
+    size asked for; None when the shopper still has to choose (see ActionAskPreorderSku)."""
     if variant_sku:
-        return variant_sku, []
+        return variant_sku
     product = match.product
     if len(product.variant_skus) == 1:
-        return product.variant_skus[0], []
+        return product.variant_skus[0]
+    wanted = _wanted_variants(match, tracker)
+    return wanted[0].sku if len(wanted) == 1 else None
+
+
+def _wanted_variants(match: Match, tracker: Tracker) -> list:
+    """The product's variants that fit the colour and size asked (in this message or before)."""
     color, size = variant_words(match, entity(tracker, "color") or tracker.get_slot("color"),
                                 entity(tracker, "size") or tracker.get_slot("size"))
     with runtime.uow() as uow:
-        stocks = uow.catalog.variant_stock(product.id)
-    wanted = [s for s in stocks if matches(color, size, s.color, s.size)] if (color or size) else stocks
-    if len(wanted) == 1:
-        return wanted[0].sku, []
+        stocks = uow.catalog.variant_stock(match.product.id)
+    return [s for s in stocks if matches(color, size, s.color, s.size)] if (color or size) else stocks
+
+
+def _variant_buttons(match: Match, tracker: Tracker) -> list[dict[str, str]]:
+    """One button per variant that fits; out-of-stock ones first-class, since those are the
+    ones worth reserving. A colour or size that fits none shows them all."""
+    wanted = _wanted_variants(match, tracker)
+    if not wanted:
+        with runtime.uow() as uow:
+            wanted = uow.catalog.variant_stock(match.product.id)
     options = [s for s in wanted if s.available <= 0] or wanted
-    buttons = [{"title": label(s.color, s.size) or s.sku, "payload": "/inform" + json.dumps({"sku": s.sku})}
-               for s in options[:10]]
-    return None, buttons
+    return [{"title": (label(s.color, s.size) or s.sku)[:60], "payload": "/inform" + json.dumps({"sku": s.sku})}
+            for s in options[:10]]
 
 
 class ValidatePreorderForm(FormValidationAction):
     def name(self) -> str:
         return "validate_preorder_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[dict[str, Any]]:
+        """rasa_sdk returns only the form's own slots from a validation action; the item
+        question also needs what the SKU extraction learned (the product, or the close
+        matches), so those slots go back to Rasa as well when they changed."""
+        before = {name: tracker.get_slot(name) for name in CONTEXT_SLOTS}
+        events = await super().run(dispatcher, tracker, domain)
+        return events + [SlotSet(name, tracker.get_slot(name)) for name in CONTEXT_SLOTS
+                         if tracker.get_slot(name) != before[name]]
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> list[str]:
@@ -70,17 +94,16 @@ class ValidatePreorderForm(FormValidationAction):
         return await asyncio.to_thread(self._find_sku, dispatcher, tracker)
 
     def _find_sku(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        """Fill the SKU when the product and variant are clear; otherwise remember what is
+        known (the product, or the close matches) for action_ask_preorder_sku, which asks
+        once. Asking here as well made the shopper read two questions in a row."""
         match, variant_sku = identify(tracker)
         if not isinstance(match, Match):
-            if match.ambiguous:
-                ask_which(dispatcher, match)
-            return {}
-        sku, buttons = _variant_for(match, tracker, variant_sku)
+            return {"candidate_skus": [m.product.variant_skus[0] for m in match.matches] if match.ambiguous else None}
+        sku = _variant_for(match, tracker, variant_sku)
         if sku is None:
-            dispatcher.utter_message(text=f"Which {product_name(match.product)} would you like to reserve?",
-                                     buttons=buttons)
-            return {"product_sku": match.product.variant_skus[0]}
-        return {"preorder_sku": sku, "product_sku": sku, "product": match.product.title}
+            return {"product_sku": match.product.variant_skus[0], "candidate_skus": None}
+        return {"preorder_sku": sku, "product_sku": sku, "product": match.product.title, "candidate_skus": None}
 
     async def validate_preorder_sku(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:
@@ -124,6 +147,40 @@ class ValidatePreorderForm(FormValidationAction):
         again = " How many would you like instead?" if result.outcome in (Outcome.OVER_CAP, Outcome.SOLD_OUT) else ""
         dispatcher.utter_message(text=result.message + again)
         return {"quantity": None}
+
+
+class ActionAskPreorderSku(Action):
+    """The form's one question for the item: the product's variants as buttons when the
+    product is known, the close matches when several products fit, else name or SKU.
+
+    Rasa runs `action_ask_preorder_sku` instead of utter_ask_preorder_sku because the
+    question depends on what validate_preorder_form found out."""
+
+    def name(self) -> str:
+        return "action_ask_preorder_sku"
+
+    @apologise_on_failure
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(self._ask, dispatcher, tracker)
+
+    def _ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+        resolver = runtime.resolver()
+        candidates = [m for m in (resolver.by_sku(str(s)) for s in tracker.get_slot("candidate_skus") or []) if m]
+        if len(candidates) > 1:
+            dispatcher.utter_message(
+                text="I found a few products that could match. Which one would you like to reserve?",
+                buttons=[{"title": product_name(m.product)[:60],
+                          "payload": "/choose_product" + json.dumps({"sku": m.product.variant_skus[0]})}
+                         for m in candidates])
+            return []
+        known = tracker.get_slot("product_sku")
+        match = resolver.by_sku(known) if known else None
+        if match is not None and len(match.product.variant_skus) > 1:
+            dispatcher.utter_message(text=f"Which {product_name(match.product)} would you like to reserve?",
+                                     buttons=_variant_buttons(Match(match.product, 1.0), tracker))
+            return []
+        dispatcher.utter_message(text=ASK_PRODUCT)
+        return []
 
 
 class ActionAskPreorderConfirmed(Action):

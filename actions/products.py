@@ -16,9 +16,12 @@ from catalog.search.resolver import Match, Resolution
 from catalog.search.text import product_query
 
 
-def identify(tracker: Tracker) -> tuple[Match | Resolution, str | None]:
+def identify(tracker: Tracker, ignore: tuple[str, ...] = ()) -> tuple[Match | Resolution, str | None]:
     """A Match when the product is known (plus the variant SKU if one was named), else the
-    Resolution to ask about. Words in this message win over the remembered product."""
+    Resolution to ask about. Words in this message win over the remembered product.
+
+    `ignore`: words that frame this kind of request ("anything similar?") and would
+    otherwise be searched for as a product name."""
     resolver = runtime.resolver()
     text = (tracker.latest_message.get("text") or "")[:MAX_ENTITY_CHARS]
     intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -31,7 +34,7 @@ def identify(tracker: Tracker) -> tuple[Match | Resolution, str | None]:
             # A button choice names the product; a SKU typed by the shopper names the variant.
             return match, (None if intent == "choose_product" else match.sku)
     hint = joined(tracker, "product")
-    drop = tuple(x for x in (color, size) if x)
+    drop = tuple(x for x in (color, size) if x) + ignore
     prefer = None
     if color or size:
         prefer = lambda p: any(matches(color, size, c, s) for c in (p.colors or (None,)) for s in (p.sizes or (None,)))  # noqa: E731
@@ -47,6 +50,26 @@ def identify(tracker: Tracker) -> tuple[Match | Resolution, str | None]:
         if match:
             return Match(match.product, 1.0), None
     return Resolution(own_words, ()), None
+
+
+def asked_about(tracker: Tracker, ignore: tuple[str, ...] = ()
+                ) -> tuple[Match | Resolution, str | None, str | None, str | None]:
+    """The product, colour, size and variant SKU a question is about.
+
+    Shared by stock answers and substitute requests so that "anything like it?" means
+    exactly what "is it in stock?" meant one turn earlier.
+    """
+    color, size = entity(tracker, "color"), entity(tracker, "size")
+    match, variant_sku = identify(tracker, ignore)
+    if not isinstance(match, Match):
+        return match, None, None, None
+    color, size = variant_words(match, color, size)
+    remembered = tracker.get_slot("product_sku")
+    previous = runtime.resolver().by_sku(remembered) if remembered else None
+    if previous and previous.product.id == match.product.id and not (color or size or variant_sku):
+        # "when will they be back?": the variant asked about last time
+        color, size = variant_words(match, tracker.get_slot("color"), tracker.get_slot("size"))
+    return match, color, size, variant_sku
 
 
 def variant_words(match: Match, color: str | None, size: str | None) -> tuple[str | None, str | None]:

@@ -3,18 +3,29 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import entity
 from actions.guard import apologise_on_failure
-from actions.products import ask_which, identify, remember, variant_words
+from actions.products import ask_which, asked_about, remember
 from actions.replies import product_name, stock_reply
+from actions.substitutes import forget_offer, offer_substitutes
+from catalog.domain.stock import Outlook
 from catalog.search.resolver import Match
-from catalog.services.stock import check_stock
+from catalog.services.stock import StockReport, check_stock
+
+log = logging.getLogger(__name__)
+
+
+def nothing_available(report: StockReport) -> bool:
+    """True when every variant the shopper asked about is out now: the moment to suggest
+    something else. A colour or size the product is not made in is answered with the
+    options it does come in, not with other products."""
+    return report.variant_exists and all(a.stock.available <= 0 for a in report.asked)
 
 
 class ActionAnswerStock(Action):
@@ -27,20 +38,33 @@ class ActionAnswerStock(Action):
 
     def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        color, size = entity(tracker, "color"), entity(tracker, "size")
-        match, variant_sku = identify(tracker)
+        match, color, size, variant_sku = asked_about(tracker)
         if not isinstance(match, Match):
             return ask_which(dispatcher, match)
-        color, size = variant_words(match, color, size)
-        remembered = tracker.get_slot("product_sku")
-        previous = runtime.resolver().by_sku(remembered) if remembered else None
-        if previous and previous.product.id == match.product.id and not (color or size or variant_sku):
-            # "when will they be back?": the variant asked about last time
-            color, size = variant_words(match, tracker.get_slot("color"), tracker.get_slot("size"))
         today = dt.date.today()
         report = check_stock(runtime.uow(), match.product, color=color, size=size, sku=variant_sku, today=today)
         if report is None:
             dispatcher.utter_message(text=f"Sorry, I can't find stock records for the {product_name(match.product)}.")
             return []
         dispatcher.utter_message(text=stock_reply(report, today, asking_date=intent == "ask_restock_date"))
-        return remember(match, color, size)
+        return remember(match, color, size) + self._offer(dispatcher, tracker, report, color, size)
+
+    @staticmethod
+    def _offer(dispatcher: CollectingDispatcher, tracker: Tracker, report: StockReport,
+               color: str | None, size: str | None) -> list[dict[str, Any]]:
+        """Substitutes after an out-of-stock answer; an in-stock answer only forgets an older offer.
+
+        Not inside a form (the shopper is busy pre-ordering or with an order), and never at
+        the cost of the stock answer: if the suggestions fail, the answer still goes out.
+        """
+        if not nothing_available(report) or tracker.active_loop_name:
+            return forget_offer()
+        if tracker.get_slot("substitute_for") == report.best.stock.sku and tracker.get_slot("offered_substitutes"):
+            return []  # "when will it be back?" right after an offer: the buttons are still on screen
+        try:
+            # "we can get it from <supplier>" is already in the answer: no need to offer it again
+            return offer_substitutes(dispatcher, report, color, size,
+                                     same_item=report.best.outlook.outlook is not Outlook.OTHER_SUPPLIER)
+        except Exception:
+            log.exception("substitutes failed for %s in conversation %s", report.best.stock.sku, tracker.sender_id)
+            return forget_offer()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import uuid
 
@@ -161,3 +162,85 @@ def test_order_status_needs_the_right_email(servers):
     servers.say(sender, number)
     status = texts(servers.say(sender, email))
     assert f"Order {number}:" in status and "waiting for stock" in status
+
+
+def _out_of_stock_with_substitutes(url: str):
+    """A single-variant product with nothing available whose answer offers other products
+    (found by the substitutes service, which also builds its index for the servers)."""
+    from catalog.services.substitutes import find_substitutes
+
+    with UnitOfWork(url) as uow:
+        rows = uow.session.execute(select(Product.id, Product.title).order_by(Product.id)).all()
+        stocks = {pid: uow.catalog.variant_stock(pid) for pid, _ in rows}
+    for pid, title in rows:
+        if len(stocks[pid]) != 1 or stocks[pid][0].available > 0:
+            continue
+        stock = stocks[pid][0]
+        if outlook_for(stock, dt.date.today(), 5).outlook is Outlook.OTHER_SUPPLIER:
+            continue
+        if [s for s in find_substitutes(UnitOfWork(url), stock.sku, k=3) if not s.same_item]:
+            return title, stock
+    raise AssertionError("no out-of-stock product with substitutes")
+
+
+def _feedback(url: str, sender: str) -> list[tuple]:
+    from catalog.db.orm import SubstituteFeedback
+
+    with UnitOfWork(url) as uow:
+        return [tuple(r) for r in uow.session.execute(
+            select(SubstituteFeedback.sku, SubstituteFeedback.substitute_sku, SubstituteFeedback.accepted)
+            .where(SubstituteFeedback.conversation_id == sender).order_by(SubstituteFeedback.id))]
+
+
+def _sku(button: dict) -> str:
+    return json.loads(button["payload"][button["payload"].index("{"):])["sku"]
+
+
+def test_substitute_button_leads_to_its_stock_answer_and_is_recorded(servers):
+    title, stock = _out_of_stock_with_substitutes(servers.database_url)
+    sender = f"e2e-sub-{uuid.uuid4().hex[:6]}"
+    reply = servers.say(sender, f"is {stock.sku} in stock?")
+    assert title in texts(reply) and "out of stock" in texts(reply)
+    buttons = [b for m in reply for b in m.get("buttons", [])]
+    assert buttons[-1] == {"title": "No thanks", "payload": "/deny"}, reply
+    assert len(buttons) >= 2 and all(b["payload"].startswith("/choose_substitute{") for b in buttons[:-1])
+    chosen = _sku(buttons[0])
+    with UnitOfWork(servers.database_url) as uow:
+        chosen_title = uow.catalog.products([uow.catalog.product_id_for_sku(chosen)])[0].title
+    answer = texts(servers.say(sender, buttons[0]["payload"]))
+    assert chosen_title in answer and ("in stock" in answer or "left" in answer), answer
+    assert _feedback(servers.database_url, sender) == [(stock.sku, chosen, True)]
+    # The chosen item is now the one the conversation is about.
+    assert chosen_title in texts(servers.say(sender, "is it still available?"))
+
+
+def test_no_thanks_to_substitutes_is_recorded_and_a_later_no_is_just_a_no(servers):
+    title, stock = _out_of_stock_with_substitutes(servers.database_url)
+    sender = f"e2e-nosub-{uuid.uuid4().hex[:6]}"
+    reply = servers.say(sender, f"do you have {stock.sku}?")
+    offered = [_sku(b) for m in reply for b in m.get("buttons", []) if b["payload"].startswith("/choose_substitute")]
+    assert offered, reply
+    declined = servers.say(sender, "/deny")
+    assert "No problem" in texts(declined) and any(b["payload"].startswith("/subscribe_restock")
+                                                  for m in declined for b in m.get("buttons", []))
+    assert _feedback(servers.database_url, sender) == [(stock.sku, sku, False) for sku in offered]
+    assert "anything else" in texts(servers.say(sender, "/deny"))
+    assert len(_feedback(servers.database_url, sender)) == len(offered)
+
+
+def test_pre_order_of_a_product_with_variants_asks_which_variant_once(servers):
+    with UnitOfWork(servers.database_url) as uow:
+        products = uow.catalog.products()
+    titles = [p.title for p in products]
+    product = next(p for p in products if len(p.variant_skus) > 3 and p.colors and titles.count(p.title) == 1)
+    sender = f"e2e-var-{uuid.uuid4().hex[:6]}"
+    # The product chosen from "which one do you mean?" buttons, then the pre-order asked for.
+    assert product.title in texts(servers.say(sender, "/choose_product" + json.dumps({"sku": product.variant_skus[0]})))
+    reply = servers.say(sender, "can I pre-order it?")
+    questions = [m for m in reply if m.get("text")]
+    assert len(questions) == 1 and "would you like to reserve" in questions[0]["text"], reply
+    assert product.title in questions[0]["text"]
+    buttons = questions[0].get("buttons") or []
+    assert len(buttons) >= 2 and {_sku(b) for b in buttons} <= set(product.variant_skus)
+    after = texts(servers.say(sender, buttons[0]["payload"]))
+    assert after and "would you like to reserve" not in after
