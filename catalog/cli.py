@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     disp.add_argument("--once", action="store_true", help="one batch, then exit (default: keep polling)")
     disp.add_argument("--batch", type=int, default=100)
     disp.add_argument("--worker-id", default=None)
+    disp.add_argument("--exclude", action="append", default=[], metavar="CHANNEL",
+                      help="leave this channel's messages to its own sender (e.g. telegram); repeatable")
     sub.add_parser("expire-holds", help="end restock holds whose time is up and alert the next in line")
     idx = sub.add_parser("index", help="build or update the substitutes index beside the database (new/changed products only)")
     idx.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "set-eta":
         return _set_eta(url, args.reference, args.date)
     if args.command == "dispatch":
-        return _dispatch(url, args.once, args.batch, args.worker_id)
+        return _dispatch(url, args.once, args.batch, args.worker_id, args.exclude)
     if args.command == "expire-holds":
         return _expire_holds(url)
     if args.command == "index":
@@ -202,7 +204,7 @@ def _set_eta(url: str, reference: str, date: str) -> int:
     return 0
 
 
-def _dispatch(url: str, once: bool, batch: int, worker_id: str | None) -> int:
+def _dispatch(url: str, once: bool, batch: int, worker_id: str | None, exclude: list[str]) -> int:
     import os
     import socket
     import time
@@ -217,7 +219,7 @@ def _dispatch(url: str, once: bool, batch: int, worker_id: str | None) -> int:
     total_sent = total_failed = 0
     try:
         while True:
-            result = dispatch_once(UnitOfWork(url), dispatcher, worker, batch=max(1, batch))
+            result = dispatch_once(UnitOfWork(url), dispatcher, worker, batch=max(1, batch), exclude=exclude)
             total_sent, total_failed = total_sent + result.sent, total_failed + result.failed
             if once:
                 break

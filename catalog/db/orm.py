@@ -204,6 +204,7 @@ class ChannelIdentity(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(200))
+    unreachable_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # blocked the bot: nothing is sent
 
     customer: Mapped[Customer] = relationship(back_populates="identities")
 
@@ -339,7 +340,8 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_available", "status", "available_at"),)
+    __table_args__ = (Index("ix_outbox_messages_status_available", "status", "available_at"),
+                      Index("ix_outbox_messages_channel_status", "channel", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(32))
@@ -355,6 +357,7 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the channel's id of the delivered message
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
@@ -98,11 +99,13 @@ class DispatchResult:
 def dispatch_once(
     uow: UnitOfWork, dispatcher: Dispatcher, worker_id: str, batch: int = 100,
     now: dt.datetime | None = None, lease: dt.timedelta = DEFAULT_LEASE,
+    channels: Collection[str] | None = None, exclude: Collection[str] = (),
 ) -> DispatchResult:
-    """Claim up to `batch` due messages, send them, record the outcome. Returns counts."""
+    """Claim up to `batch` due messages (of the given channels, or all but `exclude`),
+    send them, record the outcome. Returns counts."""
     now = now or utcnow()
     result = DispatchResult()
-    messages = _claim(uow, worker_id, batch, now, lease)
+    messages = claim(uow, worker_id, batch, now, lease, channels, exclude)
     result.claimed = len(messages)
     for message in messages:
         try:
@@ -110,16 +113,22 @@ def dispatch_once(
         except Exception as exc:  # a channel failure must not lose the message
             result.failed += 1
             result.errors.append(f"{message.id}: {exc}")
-            _record_failure(uow, message, worker_id, str(exc), now)
+            record_failure(uow, message, worker_id, str(exc), now)
             continue
-        if _mark_sent(uow, message.id, worker_id):
+        if mark_sent(uow, message.id, worker_id):
             result.sent += 1
     return result
 
 
-def _claim(uow: UnitOfWork, worker_id: str, batch: int, now: dt.datetime, lease: dt.timedelta) -> list[OutgoingMessage]:
-    due = (OutboxMessage.status == "pending", OutboxMessage.available_at <= now,
-           or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+def claim(uow: UnitOfWork, worker_id: str, batch: int, now: dt.datetime, lease: dt.timedelta = DEFAULT_LEASE,
+          channels: Collection[str] | None = None, exclude: Collection[str] = ()) -> list[OutgoingMessage]:
+    """Take up to `batch` due messages for this worker, oldest first, until `lease` runs out."""
+    due = [OutboxMessage.status == "pending", OutboxMessage.available_at <= now,
+           or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)]
+    if channels is not None:
+        due.append(OutboxMessage.channel.in_(list(channels)))
+    if exclude:
+        due.append(OutboxMessage.channel.not_in(list(exclude)))
     with uow:
         uow.begin_write()
         query = select(OutboxMessage.id).where(*due).order_by(OutboxMessage.id).limit(batch)
@@ -145,20 +154,24 @@ def _claim(uow: UnitOfWork, worker_id: str, batch: int, now: dt.datetime, lease:
     return claimed
 
 
-def _mark_sent(uow: UnitOfWork, message_id: int, worker_id: str) -> bool:
+def mark_sent(uow: UnitOfWork, message_id: int, worker_id: str, external_id: str | None = None) -> bool:
+    """Record the delivery (with the channel's id for it) at once, so a restart skips it."""
     with uow:
         done = uow.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker_id,
                                         OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=utcnow(), claimed_until=None)
+            .values(status="sent", sent_at=utcnow(), claimed_until=None, external_id=external_id)
             .execution_options(synchronize_session=False)
         ).rowcount
         uow.commit()
     return bool(done)
 
 
-def _record_failure(uow: UnitOfWork, message: OutgoingMessage, worker_id: str, error: str, now: dt.datetime) -> None:
-    attempts = message.attempts + 1
+def record_failure(uow: UnitOfWork, message: OutgoingMessage, worker_id: str, error: str, now: dt.datetime,
+                   permanent: bool = False) -> None:
+    """A failed send: retried later with growing delays, given up after MAX_ATTEMPTS (or at
+    once when `permanent`, e.g. the chat no longer exists)."""
+    attempts = MAX_ATTEMPTS if permanent else message.attempts + 1
     with uow:
         uow.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker_id)
@@ -168,6 +181,25 @@ def _record_failure(uow: UnitOfWork, message: OutgoingMessage, worker_id: str, e
             .execution_options(synchronize_session=False)
         )
         uow.commit()
+
+
+def release(uow: UnitOfWork, message_ids: Collection[int], worker_id: str,
+            available_at: dt.datetime | None = None) -> int:
+    """Give back claimed messages not sent (a dispatcher stopping, or an earlier message to
+    the same chat failing, which they must not overtake): due again at once or at `available_at`."""
+    if not message_ids:
+        return 0
+    values: dict[str, Any] = dict(claimed_by=None, claimed_until=None)
+    if available_at is not None:
+        values["available_at"] = available_at
+    with uow:
+        n = uow.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.claimed_by == worker_id,
+                                        OutboxMessage.status == "pending")
+            .values(**values).execution_options(synchronize_session=False)
+        ).rowcount
+        uow.commit()
+    return n
 
 
 def pending_count(uow: UnitOfWork) -> int:

@@ -1,0 +1,1 @@
+"""Telegram: the chat bridge (python-telegram-bot) and delivery of queued messages."""

@@ -1,0 +1,59 @@
+"""`python -m bot.telegram.dispatch`: send queued Telegram messages until stopped.
+
+SIGTERM or Ctrl-C stops it cleanly: the message being sent finishes and is recorded,
+claimed messages not yet sent are given back, so the next run (or another worker)
+sends them, and nothing is sent twice.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.telegram.delivery import TelegramDelivery
+from bot.telegram.settings import TelegramSettings
+from catalog.config import database_url
+from catalog.uow import UnitOfWork
+
+
+def make_bot(settings: TelegramSettings, pool: int = 64) -> Bot:
+    return Bot(settings.token, base_url=settings.api_base_url,
+               request=HTTPXRequest(connection_pool_size=pool, read_timeout=15, connect_timeout=10))
+
+
+async def serve(settings: TelegramSettings, url: str, worker_id: str, batch: int) -> int:
+    bot = make_bot(settings)
+    delivery = TelegramDelivery(bot, lambda: UnitOfWork(url), worker_id, batch=batch)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, delivery.stopping.set)
+    async with bot:
+        await delivery.run()
+    logging.getLogger(__name__).info("telegram delivery stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Deliver queued messages to Telegram")
+    parser.add_argument("--batch", type=int, default=300)
+    parser.add_argument("--worker-id", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = TelegramSettings.from_env()
+    if not settings.enabled:
+        print("Telegram is off (no TELEGRAM_BOT_TOKEN): nothing to deliver", file=sys.stderr)
+        return 0
+    worker = args.worker_id or f"telegram:{socket.gethostname()}:{os.getpid()}"
+    return asyncio.run(serve(settings, database_url(), worker, max(1, args.batch)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
