@@ -69,6 +69,7 @@ bench: $(APP_ENV) $(RASA_ENV) $(MODEL)
 	$(PY) -m bench.import_bench
 	$(PY) -m bench.chat_latency
 	$(PY) -m bench.reservations_bench
+	$(PY) -m bench.telegram_bench
 	$(PY) -m bench.substitutes_bench
 
 # Record the exact versions the tests passed with (constraints for fresh installs).

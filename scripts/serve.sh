@@ -9,6 +9,9 @@ MODEL=${MODEL:-models/stockout.tar.gz}
 BIND=${BIND:-0.0.0.0}
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}
 export RASA_TELEMETRY_ENABLED=false PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# Only the Telegram bridge may post to Rasa's telegram channel: a secret shared by the two.
+export TELEGRAM_BRIDGE_SECRET=${TELEGRAM_BRIDGE_SECRET:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+export RASA_URL=${RASA_URL:-http://127.0.0.1:${RASA_PORT}}
 LOG_DIR=${LOG_DIR:-var/log}
 mkdir -p "$LOG_DIR"
 
@@ -26,7 +29,7 @@ pids+=($!)
 # dispatcher; expired restock holds are released every minute so the next subscriber gets a turn,
 # and products imported or edited since the last minute are (re-)embedded for substitutes (the
 # action server picks up the new index file by itself).
-.venv/bin/python -m catalog dispatch &
+.venv/bin/python -m catalog dispatch --exclude telegram &
 pids+=($!)
 ( while true; do
     .venv/bin/python -m catalog index --quiet >>"$LOG_DIR/index.log" 2>&1 || true
@@ -38,11 +41,22 @@ pids+=($!)
   --model "$MODEL" --endpoints endpoints.yml --credentials credentials.yml &
 pids+=($!)
 
+# Telegram (with a token): the bridge for chats and the sender for queued messages.
+if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
+  .venv/bin/python -m bot.telegram.bridge &
+  pids+=($!)
+  .venv/bin/python -m bot.telegram.dispatch &
+  pids+=($!)
+  telegram="Telegram bridge on (${TELEGRAM_MODE:-polling})"
+else
+  telegram="Telegram is off (set TELEGRAM_BOT_TOKEN to turn it on)"
+fi
+
 # Wait for both, then report once; exit when either dies so a supervisor can restart us.
 for _ in $(seq 1 240); do
   if curl -fs "http://127.0.0.1:${ACTION_PORT}/health" >/dev/null 2>&1 &&
      curl -fs "http://127.0.0.1:${RASA_PORT}/status" >/dev/null 2>&1; then
-    echo "ready: Rasa on http://127.0.0.1:${RASA_PORT} (REST /webhooks/rest/webhook, HTTP API), actions on :${ACTION_PORT}"
+    echo "ready: Rasa on http://127.0.0.1:${RASA_PORT} (REST /webhooks/rest/webhook, HTTP API), actions on :${ACTION_PORT}; $telegram"
     break
   fi
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "a server failed to start" >&2; exit 1; }; done

@@ -1,0 +1,1 @@
+"""Rasa input channels of our own (loaded by Rasa, in its Python 3.10 environment)."""
