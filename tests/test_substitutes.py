@@ -307,7 +307,7 @@ def test_an_index_saved_without_kinds_gets_them_without_re_embedding(seeded_sqli
     first = build_index(UnitOfWork(url), emb)
     meta = substitutes_index_path(url).with_suffix(".faiss.json")
     data = json.loads(meta.read_text())
-    meta.write_text(json.dumps(data["hashes"]))  # the format before kinds were kept
+    meta.write_text(json.dumps({str(i): h for i, h in zip(data["ids"], data["hashes"])}))  # before kinds were kept
     assert not load_index(url).vectors.payload
     assert build_index(UnitOfWork(url), emb).embedded == 0
     assert len(load_index(url).vectors.payload) == first.total

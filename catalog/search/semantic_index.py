@@ -24,17 +24,28 @@ import numpy as np
 
 from catalog.search.embedder import DIMENSION, Embedder
 
-FORMAT = 2  # meta file: {"format", "hashes", "payload", "watermark"}; format 1 was the bare hashes
+# Meta file: {"format": 3, "ids": [...], "hashes": [...], "payload": [...], "watermark"} (parallel
+# lists: twice as fast to write as an {id: hash} object at 100,000 products). Format 2 kept
+# {id: hash} and {id: payload} objects; format 1 was the bare {id: hash} object.
+FORMAT = 3
 
 
 def content_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
+def empty_index() -> faiss.Index:
+    """Exact inner-product search over vectors stored as 16-bit floats: half the memory and
+    file size of float32 (77 MB instead of 154 MB at 100,000 products, and a faster scan,
+    which is bound by memory), for an error of ~3e-5 in a cosine similarity."""
+    return faiss.IndexIDMap2(faiss.IndexScalarQuantizer(DIMENSION, faiss.ScalarQuantizer.QT_fp16,
+                                                        faiss.METRIC_INNER_PRODUCT))
+
+
 class SemanticIndex:
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(DIMENSION))
+        self.index = empty_index()
         self.hashes: dict[int, str] = {}
         self.payload: dict[int, Any] = {}
         self.watermark: dt.datetime | None = None
@@ -125,12 +136,17 @@ class SemanticIndex:
         try:
             index = faiss.read_index(str(self.path))
             data = json.loads(meta.read_text())
+            watermark = None
+            if data.get("format") in (2, FORMAT):
+                watermark = dt.datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
             if data.get("format") == FORMAT:
+                hashes = dict(zip(data["ids"], data["hashes"]))
+                payload = {pid: value for pid, value in zip(data["ids"], data["payload"]) if value is not None}
+            elif data.get("format") == 2:
                 hashes = {int(k): v for k, v in data["hashes"].items()}
                 payload = {int(k): v for k, v in data.get("payload", {}).items()}
-                watermark = dt.datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
             else:  # format 1: {id: hash}
-                hashes, payload, watermark = {int(k): v for k, v in data.items()}, {}, None
+                hashes, payload = {int(k): v for k, v in data.items()}, {}
         except (RuntimeError, ValueError, OSError, KeyError, TypeError, AttributeError):
             return  # a damaged index is rebuilt, not trusted
         if index.ntotal == len(hashes) and index.d == DIMENSION:
@@ -142,7 +158,9 @@ class SemanticIndex:
         The vectors are written first and the meta file last: readers key their cache on
         the meta file, so they reload only once both are in place."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"format": FORMAT, "hashes": self.hashes, "payload": self.payload,
+        ids = list(self.hashes)
+        meta = {"format": FORMAT, "ids": ids, "hashes": [self.hashes[i] for i in ids],
+                "payload": [self.payload.get(i) for i in ids],
                 "watermark": self.watermark.isoformat() if self.watermark else None}
         for target, write in (
             (self.path, lambda tmp: faiss.write_index(self.index, tmp)),
