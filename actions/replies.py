@@ -1,11 +1,18 @@
-"""Stock reports turned into what the shopper reads. Plain text, short, no markup."""
+"""Stock reports turned into what the shopper reads. Plain text, short, no markup.
+
+Also the product card that goes with a stock answer (a custom payload the website's
+widget draws as a card and the Telegram bridge as a photo with a caption), and the
+short stock badge the card and the shop's product pages show.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
 
 from catalog.db.repository import ProductInfo
-from catalog.domain.stock import Outlook
+from catalog.domain.stock import Outlook, StockOutlook
 from catalog.domain.variants import label
 from catalog.services.stock import StockReport, VariantAnswer
 
@@ -31,6 +38,43 @@ def day(date: dt.date, today: dt.date) -> str:
 
 def product_name(p: ProductInfo) -> str:
     return f"{p.brand} {p.title}" if p.brand and not p.title.lower().startswith(p.brand.lower()) else p.title
+
+
+def stock_badge(o: StockOutlook, today: dt.date) -> str:
+    """A few words for a card or a product page: "In stock", "Only 3 left",
+    "Out of stock — back around 12 Dec"."""
+    if o.outlook is Outlook.IN_STOCK:
+        return "In stock"
+    if o.outlook is Outlook.LOW_STOCK:
+        return f"Only {o.available} left"
+    if o.outlook is Outlook.INCOMING:
+        if o.restock_date is None:
+            return "Out of stock — delivery on order"
+        if o.overdue:
+            return "Out of stock — delivery running late"
+        return f"Out of stock — back around {day(o.restock_date, today)}"
+    if o.outlook is Outlook.OTHER_SUPPLIER:
+        lead = o.alternative.lead_time_days if o.alternative is not None else None
+        return f"Out of stock — ships in about {lead} days" if lead is not None else "Out of stock — another supplier can ship"
+    if o.outlook is Outlook.LEAD_TIME and o.lead_time_days is not None:
+        return f"Out of stock — usually back within {o.lead_time_days} days"
+    return "Out of stock"
+
+
+def product_card(report: StockReport, today: dt.date) -> dict[str, Any] | None:
+    """The card for the variant a stock answer is about; None without a picture (the
+    answer's words say it all) or when the asked option is not made at all."""
+    p, best = report.product, report.best
+    if not p.image_url or not report.variant_exists:
+        return None
+    title = p.title + (f" ({best.label})" if best.label and report.has_variants else "")
+    price = best.stock.price
+    return {
+        "type": "product", "sku": best.stock.sku, "title": title, "brand": p.brand or "",
+        "price": f"{price:.2f}" if price is not None else "", "currency": best.stock.currency,
+        "image_url": p.image_url, "stock": stock_badge(best.outlook, today),
+        "url": "/products/" + quote(best.stock.sku, safe=""),
+    }
 
 
 def stock_reply(report: StockReport, today: dt.date, asking_date: bool = False) -> str:

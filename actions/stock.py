@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.guard import apologise_on_failure
 from actions.products import ask_which, asked_about, remember
-from actions.replies import product_name, stock_reply
+from actions.replies import product_card, product_name, stock_reply
 from actions.substitutes import forget_offer, offer_substitutes
 from catalog.domain.stock import Outlook
 from catalog.search.resolver import Match
@@ -46,7 +46,9 @@ class ActionAnswerStock(Action):
         if report is None:
             dispatcher.utter_message(text=f"Sorry, I can't find stock records for the {product_name(match.product)}.")
             return []
-        dispatcher.utter_message(text=stock_reply(report, today, asking_date=intent == "ask_restock_date"))
+        # The card (picture, price, stock badge) travels with the words, as one bot message.
+        dispatcher.utter_message(text=stock_reply(report, today, asking_date=intent == "ask_restock_date"),
+                                 json_message=product_card(report, today))
         return remember(match, color, size) + self._offer(dispatcher, tracker, report, color, size)
 
     @staticmethod

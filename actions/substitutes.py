@@ -24,7 +24,7 @@ from actions import runtime
 from actions.common import entity
 from actions.guard import apologise_on_failure
 from actions.products import ask_which, asked_about, remember
-from actions.replies import day, money, product_name, stock_reply
+from actions.replies import day, money, product_card, product_name, stock_reply
 from catalog.domain.variants import label
 from catalog.search.resolver import Match
 from catalog.services.stock import StockReport, check_stock
@@ -206,7 +206,8 @@ def chosen_stock_answer(dispatcher: CollectingDispatcher, match: Match, note: st
     buttons = []
     if best.stock.available <= 0 and best.outlook.can_preorder:
         buttons.append({"title": "Pre-order it", "payload": payload("request_preorder", best.stock.sku)})
-    dispatcher.utter_message(text=stock_reply(report, today) + note, buttons=buttons)
+    dispatcher.utter_message(text=stock_reply(report, today) + note, buttons=buttons,
+                             json_message=product_card(report, today))
     return remember(match, best.stock.color, best.stock.size)
 
 

@@ -1,4 +1,5 @@
-"""Start Rasa (in the Python 3.10 environment) with two fixes to custom-action calls.
+"""Start Rasa (in the Python 3.10 environment) with two fixes to custom-action calls and
+two to the socket.io channel the website's chat widget uses.
 
 1. No silent failures. Rasa 3.6 logs a custom action that fails (action server down,
    timing out, crashing) and then sends the shopper nothing at all. Here such a failure
@@ -7,6 +8,16 @@
 2. No 15 ms tax per action. Rasa validates every action-server response with
    `jsonschema.validate`, which re-checks the schema itself each time; here the same
    validation runs with a validator built once.
+3. The widget gets every message whole. Rasa's socket.io output emits a custom payload
+   (a product card) as keyword arguments of `emit`, which fails, and sends no time, so a
+   widget back from a dropped connection cannot tell which messages it missed. Here each
+   message goes out as bot/web/messages.py describes: the card as `{"custom": ...}`, each
+   event with the message's timestamp (and the alert or staff metadata it carries).
+4. A browser speaks only in its own conversation. Rasa's socket.io channel takes any
+   session id a client names, and takes messages for any session id, joined or not: a
+   page could continue a Telegram user's conversation (and the order proof kept in it).
+   Here a session id must look like the ones Rasa makes up (32 hex digits; anything else
+   gets a new one), and a message counts only for a session the socket has joined.
 
 Usage: python -m bot.rasa_server run --enable-api ...   (the same arguments as `rasa`)
 """
@@ -64,9 +75,52 @@ def _validate_action_result(self, result):
         raise e
 
 
+async def _send_socket_response(self, recipient_id, message):
+    from bot.web.messages import socket_messages
+
+    for part in socket_messages(message):
+        await self.sio.emit(self.bot_message_evt, part, room=recipient_id)
+
+
+def _guard_socket_sessions(original_blueprint):
+    def blueprint(self, on_new_message):
+        from bot.web.messages import is_widget_session
+
+        bp = original_blueprint(self, on_new_message)
+        sio, namespace = self.sio, self.namespace or "/"
+        handlers = sio.handlers[namespace]
+        request_session, handle_message = handlers["session_request"], handlers[self.user_message_evt]
+
+        async def session_request(sid, data):
+            data = dict(data) if isinstance(data, dict) else {}
+            if not is_widget_session(data.get("session_id")):
+                data["session_id"] = None  # Rasa makes up a new one
+            await request_session(sid, data)
+
+        async def user_message(sid, data):
+            session = data.get("session_id") if isinstance(data, dict) else None
+            if self.session_persistence and not (is_widget_session(session)
+                                                 and session in sio.rooms(sid, namespace=namespace)):
+                log.warning("socket.io message for a session this socket has not joined: ignored")
+                return
+            await handle_message(sid, data)
+
+        sio.on("session_request", session_request, namespace=namespace)
+        sio.on(self.user_message_evt, user_message, namespace=namespace)
+        return bp
+
+    return blueprint
+
+
 def install() -> None:
+    from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+
     rasa_actions.RemoteAction.run = _run_or_apologise
     rasa_actions.RemoteAction._validate_action_result = _validate_action_result
+    SocketIOOutput.send_response = _send_socket_response
+    if not getattr(SocketIOInput.blueprint, "guarded", False):
+        SocketIOInput.blueprint = _guard_socket_sessions(SocketIOInput.blueprint)
+        SocketIOInput.blueprint.guarded = True
 
 
 if __name__ == "__main__":

@@ -28,12 +28,14 @@ class Servers:
     action_url: str
     process: subprocess.Popen
     log: Path
+    web_url: str = ""
+    rasa_token: str = ""
 
     def say(self, sender: str, message: str, timeout: float = 60) -> list[dict]:
         return post(f"{self.rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": message}, timeout)
 
     def parse(self, text: str) -> dict:
-        return post(f"{self.rasa_url}/model/parse", {"text": text})
+        return post(f"{self.rasa_url}/model/parse?token={self.rasa_token}", {"text": text})
 
 
 def post(url: str, body: dict, timeout: float = 60) -> list | dict:
@@ -54,19 +56,23 @@ def _up(url: str) -> bool:
 def running(database_url: str, log: Path, action_endpoint: str | None = None,
             extra_env: dict[str, str] | None = None, timeout: float = 240) -> Iterator[Servers]:
     """scripts/serve.sh on free ports; stopped (whole process group) afterwards."""
-    rasa_port, action_port = free_port(), free_port()
+    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
+    token = f"test-token-{os.getpid()}"
     env = dict(os.environ, DATABASE_URL=database_url, RASA_PORT=str(rasa_port), ACTION_PORT=str(action_port),
-               BIND="127.0.0.1", LOG_DIR=str(log.parent), **(extra_env or {}))
+               WEB_PORT=str(web_port), RASA_TOKEN=token, BIND="127.0.0.1", LOG_DIR=str(log.parent),
+               **(extra_env or {}))
     if action_endpoint:
         env["ACTION_ENDPOINT_URL"] = action_endpoint
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         proc = subprocess.Popen([str(ROOT / "scripts" / "serve.sh")], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    servers = Servers(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", proc, log)
+    servers = Servers(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", proc, log,
+                      f"http://127.0.0.1:{web_port}", env["RASA_TOKEN"])
     try:
         deadline = time.monotonic() + timeout
-        while not (_up(f"{servers.rasa_url}/status") and (action_endpoint or _up(f"{servers.action_url}/health"))):
+        while not (_up(f"{servers.rasa_url}/status?token={servers.rasa_token}") and _up(f"{servers.web_url}/healthz")
+                   and (action_endpoint or _up(f"{servers.action_url}/health"))):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"servers did not start; log:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)

@@ -84,6 +84,22 @@ def test_out_of_stock_with_purchase_order_gives_date_and_quantity():
     assert f"{outlook.restock_qty} more around {day(outlook.restock_date, dt.date.today())}" in text
 
 
+def test_the_stock_answer_carries_a_product_card_for_the_widget_and_telegram():
+    title, stock, outlook = next(v for v in variants_by_outlook(Outlook.INCOMING) if not v[2].overdue)
+    messages, _ = run(ActionAnswerStock(), tracker(f"is {stock.sku} in stock?"))
+    with UnitOfWork() as uow:
+        image = uow.catalog.products([uow.catalog.product_id_for_sku(stock.sku)])[0].image_url
+    assert image and messages[0]["custom"] == {
+        "type": "product", "sku": stock.sku, "title": title, "brand": messages[0]["custom"]["brand"],
+        "price": f"{stock.price:.2f}", "currency": stock.currency, "image_url": image,
+        "stock": f"Out of stock — back around {day(outlook.restock_date, dt.date.today())}",
+        "url": f"/products/{stock.sku}",
+    }
+    _, low, o = variants_by_outlook(Outlook.LOW_STOCK)[0]
+    messages, _ = run(ActionAnswerStock(), tracker(f"do you have {low.sku}"))
+    assert messages[0]["custom"]["stock"] == f"Only {o.available} left" and "only" in messages[0]["text"]
+
+
 def test_other_supplier_is_offered_with_price_and_lead_time():
     title, stock, outlook = variants_by_outlook(Outlook.OTHER_SUPPLIER, single=False)[0]
     messages, _ = run(ActionAnswerStock(), tracker(f"{stock.sku}?"))

@@ -1,0 +1,1 @@
+"""The web server: the demo shop with the chat widget, and the staff console (/console)."""
