@@ -9,6 +9,11 @@ MODEL    := models/stockout.tar.gz
 TRAINING := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 APP_ENV  := .venv/.installed
 RASA_ENV := .venv-rasa/.installed
+# The chat widget's front-end dependency (socket.io-client), pinned in package-lock.json.
+WEB_DEPS := node_modules/.package-lock.json
+# Browser tests drive Debian's Chromium (Playwright with executable_path).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
@@ -16,7 +21,7 @@ export PYTHONPATH := $(CURDIR)
 
 help:
 	@echo "make run    set up what is missing, start the assistant and chat in the terminal"
-	@echo "make serve  run Rasa (5005) and the action server (5055) in the foreground"
+	@echo "make serve  run Rasa (5005), the action server (5055) and the shop with its chat widget (8080)"
 	@echo "make test   set up what is missing and run every test"
 	@echo "make eval   NLU accuracy on ../shared/eval"
 	@echo "make bench  latency and import benchmarks"
@@ -34,6 +39,15 @@ $(RASA_ENV): requirements-rasa.txt constraints-rasa.txt
 	.venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
 	touch $@
 
+# Reinstalled exactly from the lock file when it changes (or node_modules is missing).
+$(WEB_DEPS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium
+
 # --- data and model ---------------------------------------------------------------
 db: $(APP_ENV)
 	$(PY) -m catalog seed --if-empty
@@ -46,7 +60,7 @@ $(MODEL): $(RASA_ENV) $(TRAINING)
 
 model: $(MODEL)
 
-setup: $(APP_ENV) $(RASA_ENV) db $(MODEL)
+setup: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) db $(MODEL)
 
 # --- running ----------------------------------------------------------------------
 run: setup
@@ -56,7 +70,7 @@ serve: setup
 	scripts/serve.sh
 
 # --- checks -----------------------------------------------------------------------
-test: $(APP_ENV) $(RASA_ENV) $(MODEL)
+test: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
 	$(RASA) data validate --max-history 5
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
 	$(PY) -m pytest tests -q -p no:cacheprovider
@@ -65,7 +79,7 @@ eval: $(RASA_ENV) $(MODEL)
 	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)
 	$(PY) eval/substitutes_eval.py
 
-bench: $(APP_ENV) $(RASA_ENV) $(MODEL)
+bench: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(MODEL)
 	$(PY) -m bench.import_bench
 	$(PY) -m bench.chat_latency
 	$(PY) -m bench.reservations_bench
