@@ -7,30 +7,17 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from actions.substitutes import button_title
-from tests.test_console import PASSWORD, _cli, browser_sign_in, tracker
-from tests.test_end_to_end import copy_sqlite
+from tests.test_console import browser_sign_in, tracker
+from tests.test_console import live  # noqa: F401 - the servers, with a staff account "alice"
 from tests.test_web_widget import ARTIFACTS, Page, in_stock_suggestion, out_of_stock_incoming
-from tests.servers import running
 from tests.test_web_widget import browser  # noqa: F401 - the shared Chromium fixture
 
 
-@pytest.fixture(scope="module")
-def servers(seeded_sqlite, tmp_path_factory):
-    db = tmp_path_factory.mktemp("story") / "catalog.db"
-    copy_sqlite(seeded_sqlite, db)
-    url = f"sqlite:///{db}"
-    made = _cli(["alice", "--password-stdin"], url, PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
-    with running(url, tmp_path_factory.mktemp("story-logs") / "servers.log") as s:
-        s.database_url = url
-        yield s
-
-
-def test_shopper_substitute_then_a_person_staff_take_over_reply_and_hand_back(browser, servers):  # noqa: F811
+def test_shopper_substitute_then_a_person_staff_take_over_reply_and_hand_back(browser, live):  # noqa: F811
+    servers = live
     shopper = Page(browser, servers, viewport={"width": 1280, "height": 800})
     staff_context = browser.new_context(viewport={"width": 1360, "height": 900})
     staff = staff_context.new_page()

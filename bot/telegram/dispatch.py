@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import socket
 import sys
 
@@ -31,12 +30,8 @@ def make_bot(settings: TelegramSettings, pool: int = 64) -> Bot:
 async def serve(settings: TelegramSettings, url: str, worker_id: str, batch: int) -> int:
     bot = make_bot(settings)
     delivery = TelegramDelivery(bot, lambda: UnitOfWork(url), worker_id, batch=batch)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, delivery.stopping.set)
     async with bot:
-        await delivery.run()
-    logging.getLogger(__name__).info("telegram delivery stopped")
+        await delivery.run_until_signalled()
     return 0
 
 

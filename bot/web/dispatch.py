@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import socket
 import sys
 
@@ -21,12 +20,7 @@ from catalog.uow import UnitOfWork
 
 
 async def serve(settings: WebSettings, url: str, worker_id: str, batch: int) -> int:
-    delivery = WebDelivery(settings, lambda: UnitOfWork(url), worker_id, batch=batch)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, delivery.stopping.set)
-    await delivery.run()
-    logging.getLogger(__name__).info("web delivery stopped")
+    await WebDelivery(settings, lambda: UnitOfWork(url), worker_id, batch=batch).run_until_signalled()
     return 0
 
 

@@ -168,19 +168,21 @@ def mark_sent(uow: UnitOfWork, message_id: int, worker_id: str, external_id: str
 
 
 def record_failure(uow: UnitOfWork, message: OutgoingMessage, worker_id: str, error: str, now: dt.datetime,
-                   permanent: bool = False) -> None:
+                   permanent: bool = False) -> dt.datetime:
     """A failed send: retried later with growing delays, given up after MAX_ATTEMPTS (or at
-    once when `permanent`, e.g. the chat no longer exists)."""
+    once when `permanent`, e.g. the chat no longer exists). Returns when it is due again."""
     attempts = MAX_ATTEMPTS if permanent else message.attempts + 1
+    due = now + dt.timedelta(seconds=30 * 2 ** attempts)
     with uow:
         uow.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker_id)
             .values(attempts=attempts, last_error=error[:2000], claimed_by=None, claimed_until=None,
                     status="failed" if attempts >= MAX_ATTEMPTS else "pending",
-                    available_at=now + dt.timedelta(seconds=30 * 2 ** attempts))
+                    available_at=due)
             .execution_options(synchronize_session=False)
         )
         uow.commit()
+    return due
 
 
 def release(uow: UnitOfWork, message_ids: Collection[int], worker_id: str,

@@ -1,0 +1,126 @@
+"""One channel's queued messages out to their recipients, each recipient's in order.
+
+The mechanism the Telegram and web senders share; each says only how one message is
+sent (`send`) and what a recipient that refuses everything means (`on_blocked`).
+
+A batch of the channel's outbox rows is claimed; recipients are served in parallel and
+each recipient's messages in order; each delivery is recorded the moment the channel
+accepts it. So a restart sends nothing twice (delivered rows are no longer pending) and
+loses nothing (undelivered rows stay pending; a stopping worker gives its claims back, a
+crashed one's claims expire). The one window left is a crash between the channel's
+answer and that record: the message goes again once its claim expires.
+
+Outcomes of `send`: "sent" (with the channel's id for the message, if any); "rejected"
+(never deliverable: given up, the recipient's next messages go on); "failing" (still
+failing after retries: it waits in the outbox and the recipient's later messages wait
+behind it, keeping the order); "blocked" (the recipient refuses everything).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from catalog.db.orm import utcnow
+from catalog.services.outbox import OutgoingMessage, claim, mark_sent, record_failure, release
+from catalog.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+Outcome = tuple[str, str | None]
+
+
+@dataclass
+class DeliveryStats:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    given_up: int = 0
+    unreachable: list[str] = field(default_factory=list)
+
+
+class OrderedDelivery:
+    channel = ""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], worker_id: str, batch: int,
+                 lease: dt.timedelta = dt.timedelta(minutes=2), parallel: int | None = None) -> None:
+        self.uow_factory = uow_factory
+        self.worker_id = worker_id
+        self.batch = batch
+        self.lease = lease
+        self._parallel = asyncio.Semaphore(parallel) if parallel else None
+        self.stopping = asyncio.Event()
+
+    async def send(self, message: OutgoingMessage) -> Outcome:
+        raise NotImplementedError
+
+    async def on_blocked(self, recipient: str) -> None:
+        """The recipient refuses everything (by default: nothing more to do)."""
+
+    async def aclose(self) -> None:
+        """Release what the sender holds (connections); called when `run` ends."""
+
+    async def run_until_signalled(self) -> None:
+        """`run`, stopped cleanly by SIGTERM or Ctrl-C (the entry points' way to run)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        await self.run()
+        log.info("%s delivery stopped", self.channel)
+
+    async def run(self, idle: float = 1.0) -> None:
+        """Deliver until `stopping` is set; what is claimed but unsent is given back."""
+        try:
+            while not self.stopping.is_set():
+                try:
+                    stats = await self.deliver_once()
+                except Exception:  # the database may be briefly unavailable: try again shortly
+                    log.exception("%s delivery round failed", self.channel)
+                    stats = DeliveryStats()
+                if not stats.claimed:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self.stopping.wait(), timeout=idle)
+        finally:
+            await self.aclose()
+
+    async def deliver_once(self) -> DeliveryStats:
+        messages = await asyncio.to_thread(claim, self.uow_factory(), self.worker_id, self.batch, utcnow(),
+                                           self.lease, [self.channel])
+        stats = DeliveryStats(claimed=len(messages))
+        by_recipient: dict[str, list[OutgoingMessage]] = {}
+        for m in messages:
+            by_recipient.setdefault(m.recipient, []).append(m)
+        await asyncio.gather(*(self._deliver_to(recipient, queue, stats) for recipient, queue in by_recipient.items()))
+        return stats
+
+    async def _deliver_to(self, recipient: str, queue: list[OutgoingMessage], stats: DeliveryStats) -> None:
+        async with self._parallel or contextlib.nullcontext():
+            for i, message in enumerate(queue):
+                rest = [m.id for m in queue[i + 1:]]
+                if self.stopping.is_set():
+                    await asyncio.to_thread(release, self.uow_factory(), [m.id for m in queue[i:]], self.worker_id)
+                    return
+                outcome, detail = await self.send(message)
+                if outcome == "sent":
+                    await asyncio.to_thread(mark_sent, self.uow_factory(), message.id, self.worker_id, detail)
+                    stats.sent += 1
+                elif outcome == "blocked":
+                    await self.on_blocked(recipient)
+                    stats.unreachable.append(recipient)
+                    stats.given_up += 1 + len(rest)
+                    return
+                elif outcome == "rejected":
+                    log.warning("%s message %s given up: %s", self.channel, message.id, detail)
+                    await asyncio.to_thread(record_failure, self.uow_factory(), message, self.worker_id,
+                                            detail or "", utcnow(), True)
+                    stats.given_up += 1
+                else:  # still failing: this one waits in the outbox, and the recipient's later ones behind it
+                    log.warning("%s message %s deferred: %s", self.channel, message.id, detail)
+                    due = await asyncio.to_thread(record_failure, self.uow_factory(), message, self.worker_id,
+                                                  detail or "", utcnow())
+                    await asyncio.to_thread(release, self.uow_factory(), rest, self.worker_id, due)
+                    stats.deferred += 1 + len(rest)
+                    return
