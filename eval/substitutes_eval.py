@@ -97,12 +97,14 @@ def evaluate(url: str, label: dict[str, tuple[str, str]], k: int = 3) -> dict:
     queries = [skus_[0] for pid, skus_ in by_product.items() if all(v.available <= 0 for v in stock[pid])]
     p1, p3, answered, confused, shown, same_item = [], [], 0, 0, 0, 0
     errors: list[dict] = []
+    unanswered: list[dict] = []
     latencies = []
     for sku in queries:
         t = time.perf_counter()
         found = find_substitutes(UnitOfWork(url), sku, k=k, index=index)
         latencies.append(time.perf_counter() - t)
         if not found:
+            unanswered.append({"query": sku, "query_group": label[sku]})
             continue
         answered += 1
         hits = [label[s.sku] == label[sku] for s in found]
@@ -126,6 +128,7 @@ def evaluate(url: str, label: dict[str, tuple[str, str]], k: int = 3) -> dict:
         "index_build_seconds": round(index_seconds, 1),
         "query_ms_p50": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
         "errors": errors[:50],
+        "unanswered": unanswered,
     }
 
 

@@ -71,6 +71,20 @@ def test_socks_are_not_shoes_even_without_a_type_attribute():
     assert head_noun_phrase('Arc Floor Lamp, 72" Brushed Brass') == "floor lamp"
 
 
+def test_without_a_type_attribute_a_shared_qualifier_separates_sub_kinds():
+    """"Drip" and "single-serve" come before "coffee maker" in titles of several brands:
+    they name sub-kinds. "Crema" and "Uplift" are one brand's model names."""
+    drip = _orig("Crema Drip Coffee Maker", "Kettleby", "Kitchen > Coffee Machines", None)
+    cands = [
+        _cand(1, "Brewline Single-Serve Coffee Maker", "Kitchen > Coffee Machines", None, [_v()], "Ostara", 0.95),
+        _cand(2, "Roastery Single-Serve Coffee Maker", "Kitchen > Coffee Machines", None, [_v()], "Morning Ritual", 0.9),
+        _cand(3, "Uplift Drip Coffee Maker", "Kitchen > Coffee Machines", None, [_v()], "Copperline", 0.7),
+        _cand(4, "Daybreak Coffee Maker", "Kitchen > Coffee Machines", None, [_v()], "Kettleby", 0.6),
+    ]
+    # The unqualified maker may be either; a single-serve one is another kind.
+    assert [r.product_id for r in rank(drip, cands)] == [3, 4]
+
+
 def test_only_sellable_in_the_asked_size_and_colour_within_the_price_band():
     o = _orig(colors=("blue",), color="blue", size="42", sizes=("41", "42"))
     cands = [
@@ -332,3 +346,73 @@ def test_a_process_serving_queries_reloads_the_index_another_process_rebuilt(see
     after = load_index(url)
     assert after is not before
     assert after.vectors.hashes[target.id] != before.vectors.hashes[target.id]
+
+
+# --------------------------------------------------------------------------- a catalog without types
+
+MERCHANT_ROWS = [
+    # sku, title, brand, category, price, on_hand, description
+    ("M-DRIP-1", "Crema Drip Coffee Maker", "Kettleby", "Kitchen > Small Appliances", "80", 0,
+     "Brews a 12-cup carafe of filter coffee with a warming plate."),
+    ("M-DRIP-2", "Uplift Drip Coffee Maker", "Copperline", "Kitchen > Small Appliances", "85", 12,
+     "Programmable drip brewer with a glass carafe for 10 cups."),
+    ("M-POD-1", "Brewline Single-Serve Coffee Maker", "Ostara", "Kitchen > Small Appliances", "79", 30,
+     "Brews one cup at a time from coffee pods."),
+    ("M-POD-2", "Roastery Single-Serve Coffee Maker", "Morning Ritual", "Kitchen > Small Appliances", "82", 25,
+     "Single cup pod coffee brewer."),
+    ("M-ICE-1", "Frost Ice Cream Maker", "Chillwell", "Kitchen > Small Appliances", "90", 0,
+     "Churns ice cream and sorbet in 20 minutes."),
+    ("M-SER-1", "Glow Serum", "Elan Atelier", "Beauty > Skincare", "30", 0,
+     "Vitamin C serum that brightens dull skin."),
+    ("M-SER-2", "Calm Serum", "Dewdrop Botanics", "Beauty > Skincare", "32", 15,
+     "Soothing serum with niacinamide for sensitive skin."),
+    ("M-MOI-1", "Glow Moisturizer", "Dewdrop Botanics", "Beauty > Skincare", "28", 40,
+     "Light daily moisturizer with vitamin C."),
+]
+
+
+@pytest.fixture(scope="module")
+def merchant_db(tmp_path_factory):
+    """A merchant's catalog in the contract's format, with no `type` attribute: the kind
+    of product comes from titles alone."""
+    import csv
+
+    from catalog.db.migrate import upgrade
+    from catalog.services.importing import import_file
+
+    tmp = tmp_path_factory.mktemp("merchant")
+    path = tmp / "catalog.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sku", "title", "brand", "category", "price", "on_hand", "description"])
+        w.writerows(MERCHANT_ROWS)
+    url = f"sqlite:///{tmp}/merchant.db"
+    upgrade(url)
+    report = import_file(UnitOfWork(url), path)
+    assert not report.errors
+    build_index(UnitOfWork(url))
+    return url
+
+
+def _skus(url, sku):
+    return [s.sku for s in find_substitutes(UnitOfWork(url), sku, k=5)]
+
+
+def test_merchant_catalog_sub_kinds_from_titles(merchant_db):
+    assert _skus(merchant_db, "M-DRIP-1") == ["M-DRIP-2"]  # not the pod machines
+
+
+def test_a_name_before_a_one_word_kind_is_not_a_kind(merchant_db):
+    """Glow Serum and Calm Serum share no two final words, but both are serums; the
+    Glow Moisturizer shares the name and is not one."""
+    assert _skus(merchant_db, "M-SER-1") == ["M-SER-2"]
+
+
+def test_a_lone_ice_cream_maker_gets_no_coffee_maker(merchant_db):
+    assert _skus(merchant_db, "M-ICE-1") == []
+
+
+def test_a_product_type_column_counts_as_the_type():
+    title = "Kestrel Trail Running Shoe"
+    assert kind_of(title, "Alto", "Shoes > Running", {"Product Type": "Trail shoes"}).type_attr == "trail shoe"
+    assert kind_of(title, "Alto", "Shoes > Running", {"product_type": "Trail shoes"}).type_attr == "trail shoe"

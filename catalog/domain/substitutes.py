@@ -21,6 +21,7 @@ as text, so a merchant's own catalog is ranked by the same rules.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -80,9 +81,9 @@ def type_from_attribute(value: object) -> str | None:
     return " ".join(words) or None
 
 
-def head_noun_phrase(title: str, brand: str | None = None) -> str:
-    """What a title says the thing is: its last one or two words, without sizes,
-    counts, parentheses or trailing qualifiers ("..., 72\" Brushed Brass")."""
+def _title_words(title: str, brand: str | None) -> list[str]:
+    """The words of a title's main part, without the brand in front, sizes, counts,
+    parentheses or trailing qualifiers ("..., 72\" Brushed Brass")."""
     main = title.split(",")[0].split(" - ")[0].split(" | ")[0]
     words = _words(main)
     if brand:
@@ -91,7 +92,20 @@ def head_noun_phrase(title: str, brand: str | None = None) -> str:
             words = words[len(lowered):]
     while len(words) > 1 and words[-1] in _GENERIC_TAIL:
         words = words[:-1]
-    return " ".join(words[-2:])
+    return words
+
+
+def head_noun_phrase(title: str, brand: str | None = None) -> str:
+    """What a title says the thing is: its last one or two words."""
+    return " ".join(_title_words(title, brand)[-2:])
+
+
+def qualifier(title: str, brand: str | None = None, head: str = "") -> str | None:
+    """The word just before the head: "trail" in "Kestrel Trail Running Shoe", "drip" in
+    "Crema Drip Coffee Maker" (or a model name, in "Crema Coffee Maker")."""
+    words = _title_words(title, brand)
+    n = len(head.split()) if head else 2
+    return words[-n - 1] if len(words) > n and words[-n:] == head.split()[-n:] else None
 
 
 @dataclass(frozen=True)
@@ -108,11 +122,17 @@ class Kind:
         return bool(self.head) and self.head == other.head
 
 
+# Where catalogs keep the kind of product: our `type` attribute, or an extra column the
+# importer kept as an attribute (Shopify's "Type", Google's "product_type").
+TYPE_KEYS = frozenset({"type", "product_type", "product type", "producttype", "item_type", "item type"})
+
+
 def kind_of(title: str, brand: str | None, category: str, attributes: dict | None) -> Kind:
-    attrs = attributes or {}
-    return Kind(leaf_category(category), type_from_attribute(attrs.get("type")), head_noun_phrase(title, brand))
+    typ = next((v for k, v in (attributes or {}).items() if str(k).strip().lower() in TYPE_KEYS), None)
+    return Kind(leaf_category(category), type_from_attribute(typ), head_noun_phrase(title, brand))
 
 
+@lru_cache(maxsize=20_000)  # ranking compares every candidate with the original; titles repeat
 def item_key(title: str, brand: str | None) -> str:
     """Brand and title once sizes, punctuation and a trailing listing number are ignored."""
     return " ".join(_words(brand or "")) + "|" + " ".join(_words(title))
@@ -220,11 +240,18 @@ def _size_key(size: str) -> str:
 
 def rank(original: Original, candidates: list[Candidate], k: int = 5) -> list[Ranked]:
     """Filter and order candidates; at most one offer per product."""
+    kinds = type_qualifiers(original, candidates)
+    head = original.kind.head
+    wanted = qualifier(original.title, original.brand, head) if original.kind.type_attr is None else None
     out: list[Ranked] = []
     for cand in candidates:
         duplicate = same_item(original.title, original.brand, cand.title, cand.brand) and cand.kind.category == original.kind.category
         if not duplicate and not original.kind.same_as(cand.kind):
             continue
+        if not duplicate and wanted in kinds and cand.kind.type_attr is None:
+            other = qualifier(cand.title, cand.brand, head)
+            if other in kinds and other != wanted:
+                continue  # a trail running shoe for a road one: same words, another kind
         variant = choose_variant(original, cand.variants)
         if variant is None or not price_ok(original.price, variant.price):
             continue
@@ -234,6 +261,25 @@ def rank(original: Original, candidates: list[Candidate], k: int = 5) -> list[Ra
     # The same item first, then what is on the shelf, then pre-orders; best score first within each.
     out.sort(key=lambda r: (not r.same_item, r.preorder, -r.score, r.title, r.variant.sku))
     return out[:k]
+
+
+def type_qualifiers(original: Original, candidates: list[Candidate]) -> set[str]:
+    """Words that name a sub-kind in titles of a catalog without a `type` attribute.
+
+    A word right before the head noun ("trail", "road" before "running shoe") that
+    products of at least two brands share marks a sub-kind the shopper cares about; a
+    model or line name ("Kestrel") belongs to one brand. Learned from the products of
+    the original's kind being ranked, so it needs no word list and adapts to the catalog."""
+    if original.kind.type_attr is not None:
+        return set()
+    brands: dict[str, set[str]] = {}
+    for title, brand, kind in [(original.title, original.brand, original.kind),
+                               *((c.title, c.brand, c.kind) for c in candidates)]:
+        if kind.type_attr is None and kind.head == original.kind.head and kind.category == original.kind.category:
+            word = qualifier(title, brand, kind.head)
+            if word:
+                brands.setdefault(word, set()).add((brand or "").strip().lower())
+    return {word for word, seen in brands.items() if len(seen) >= 2}
 
 
 # --------------------------------------------------------------------------- reason text
