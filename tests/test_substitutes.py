@@ -69,6 +69,8 @@ def test_socks_are_not_shoes_even_without_a_type_attribute():
     assert [r.product_id for r in rank(shoe, [socks, other_shoe])] == [2]
     assert head_noun_phrase("Crew Socks (3-Pack)") == "crew sock"
     assert head_noun_phrase('Arc Floor Lamp, 72" Brushed Brass') == "floor lamp"
+    assert head_noun_phrase("Pegasus Road Running Shoes for Men") == "running shoe"
+    assert head_noun_phrase("Glass Kettle with Tea Infuser") == "glass kettle"
 
 
 def test_without_a_type_attribute_a_shared_qualifier_separates_sub_kinds():

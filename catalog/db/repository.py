@@ -68,17 +68,19 @@ class CatalogRepository:
         return {pid: (title, brand) for pid, title, brand in rows}
 
     def products(self, ids: Sequence[int] | None = None) -> list[ProductInfo]:
-        query = select(Product).order_by(Product.id)
+        # Plain rows, not ORM objects: a 100,000-product snapshot would otherwise hold
+        # 400,000 tracked instances at once (hundreds of MB at the peak, for nothing).
+        query = select(Product.id, Product.title, Product.brand, Product.category, Product.description,
+                       Product.image_url).order_by(Product.id)
+        vquery = select(Variant.product_id, Variant.sku, Variant.color, Variant.size, Variant.attributes) \
+            .order_by(Variant.id)
         if ids is not None:
             query = query.where(Product.id.in_(ids))
-        products = self.session.execute(query).scalars().all()
-        variants: dict[int, list[Variant]] = defaultdict(list)
-        vquery = select(Variant).order_by(Variant.id)
-        if ids is not None:
             vquery = vquery.where(Variant.product_id.in_(ids))
-        for v in self.session.execute(vquery).scalars():
+        variants: dict[int, list] = defaultdict(list)
+        for v in self.session.execute(vquery):
             variants[v.product_id].append(v)
-        return [_info(p, variants[p.id]) for p in products]
+        return [_info(p, variants.pop(p.id, ())) for p in self.session.execute(query)]
 
     def variant_stock(self, product_id: int) -> list[VariantStock]:
         """Every variant of a product with stock, open incoming units and supplier offers."""
@@ -178,7 +180,8 @@ class CatalogRepository:
         return out
 
 
-def _info(p: Product, variants: Iterable[Variant]) -> ProductInfo:
+def _info(p, variants: Iterable) -> ProductInfo:
+    """A product row and its variant rows (ORM objects or plain rows with those columns)."""
     variants = list(variants)
     attrs: dict = {}
     for v in variants:

@@ -48,6 +48,7 @@ _MEASURE = re.compile(
     re.IGNORECASE,
 )
 _NON_WORD = re.compile(r"[^\w\s-]")
+_FOR_WITH = re.compile(r"\s+(?:for|with|w/)\s+", re.IGNORECASE)
 _GENERIC_TAIL = frozenset({"set", "pack", "kit", "edition", "series", "model", "version", "new", "spf"})
 
 
@@ -85,6 +86,7 @@ def _title_words(title: str, brand: str | None) -> list[str]:
     """The words of a title's main part, without the brand in front, sizes, counts,
     parentheses or trailing qualifiers ("..., 72\" Brushed Brass")."""
     main = title.split(",")[0].split(" - ")[0].split(" | ")[0]
+    main = _FOR_WITH.split(main, maxsplit=1)[0] or main  # "Running Shoe for Men", "Kettle with Filter"
     words = _words(main)
     if brand:
         lowered = _words(brand)
