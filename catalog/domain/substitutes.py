@@ -21,10 +21,10 @@ as text, so a merchant's own catalog is ranked by the same rules.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from catalog.domain.variants import matches, norm_color
 
