@@ -37,9 +37,9 @@ from catalog.domain.substitutes import (
     Original,
     Ranked,
     VariantOption,
+    item_key,
     kind_of,
     price_phrase,
-    item_key,
     rank,
 )
 from catalog.domain.variants import matches
