@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -14,6 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def copy_sqlite(url: str, target) -> str:
+    """A copy of a SQLite database for one test module; returns its URL. SQLite's backup
+    API copies committed pages, including those still in the WAL file."""
+    source = sqlite3.connect(url.removeprefix("sqlite:///"))
+    dest = sqlite3.connect(target)
+    with dest:
+        source.backup(dest)
+    source.close()
+    dest.close()
+    return f"sqlite:///{target}"
 
 
 def free_port() -> int:

@@ -47,7 +47,7 @@ from catalog.services.handoff import request_handoff
 from catalog.services.orders import OrderProof
 from catalog.services.refunds import Method, MoneySettings, Settlement
 from catalog.uow import UnitOfWork
-from tests.servers import ROOT, free_port, running
+from tests.servers import ROOT, copy_sqlite, free_port, running
 from tests.world import build
 
 PASSWORD = "a long staff passphrase 42"
@@ -80,20 +80,21 @@ def csrf(client: TestClient) -> str:
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
 
 
+def _with_staff(url: str, monkeypatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", url)
+    accounts.create_staff(UnitOfWork(url), "alice", PASSWORD)
+    accounts.create_staff(UnitOfWork(url), "bob", OTHER_PASSWORD)
+    return url
+
+
 @pytest.fixture
 def console(db_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    accounts.create_staff(UnitOfWork(db_url), "alice", PASSWORD)
-    accounts.create_staff(UnitOfWork(db_url), "bob", OTHER_PASSWORD)
-    return db_url
+    return _with_staff(db_url, monkeypatch)
 
 
 @pytest.fixture
 def sqlite_console(sqlite_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    accounts.create_staff(UnitOfWork(sqlite_url), "alice", PASSWORD)
-    accounts.create_staff(UnitOfWork(sqlite_url), "bob", OTHER_PASSWORD)
-    return sqlite_url
+    return _with_staff(sqlite_url, monkeypatch)
 
 
 def pending_refund(url: str, conversation: str = "rest:refund-shopper") -> int:
@@ -411,8 +412,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="module")
 def live(seeded_sqlite, tmp_path_factory):
-    from tests.test_end_to_end import copy_sqlite
-
     db = tmp_path_factory.mktemp("console") / "catalog.db"
     copy_sqlite(seeded_sqlite, db)
     url = f"sqlite:///{db}"

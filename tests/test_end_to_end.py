@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from catalog.db.orm import Product
 from catalog.domain.stock import Outlook, outlook_for
 from catalog.uow import UnitOfWork
-from tests.servers import free_port, running
+from tests.servers import copy_sqlite, free_port, running
 
 MODEL = "models/stockout.tar.gz"
 
@@ -24,16 +23,6 @@ def servers(seeded_sqlite, tmp_path_factory):
     with running(f"sqlite:///{db}", tmp_path_factory.mktemp("logs") / "servers.log") as s:
         s.database_url = f"sqlite:///{db}"
         yield s
-
-
-def copy_sqlite(url: str, target) -> None:
-    """SQLite's backup API copies committed pages, including those still in the WAL file."""
-    source = sqlite3.connect(url.removeprefix("sqlite:///"))
-    dest = sqlite3.connect(target)
-    with dest:
-        source.backup(dest)
-    source.close()
-    dest.close()
 
 
 def texts(messages: list[dict]) -> str:

@@ -5,7 +5,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 from decimal import Decimal
 
 import numpy as np
@@ -33,6 +32,7 @@ from catalog.services.substitutes import (
     substitutes_index_path,
 )
 from catalog.uow import UnitOfWork
+from tests.servers import copy_sqlite
 
 
 # --------------------------------------------------------------------------- pure rules
@@ -127,21 +127,10 @@ def test_reason_mentions_brand_colour_price_and_stock():
 
 # --------------------------------------------------------------------------- the demo store
 
-def _copy_db(url, dst):
-    """Copy a SQLite database with its WAL file (recent commits live there)."""
-    src = url[len("sqlite:///"):]
-    for suffix in ("", "-wal", "-shm"):
-        try:
-            shutil.copy(src + suffix, f"{dst}{suffix}")
-        except FileNotFoundError:
-            pass
-    return f"sqlite:///{dst}"
-
-
 @pytest.fixture(scope="module")
 def subs_db(seeded_sqlite, tmp_path_factory):
     """A copy of the seeded demo store with its substitutes index built once."""
-    url = _copy_db(seeded_sqlite, tmp_path_factory.mktemp("subs") / "catalog.db")
+    url = copy_sqlite(seeded_sqlite, tmp_path_factory.mktemp("subs") / "catalog.db")
     build_index(UnitOfWork(url))
     return url
 
@@ -263,7 +252,7 @@ class CountingEmbedder:
 
 
 def test_index_is_incremental(seeded_sqlite, tmp_path):
-    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    url = copy_sqlite(seeded_sqlite, tmp_path / "catalog.db")
     emb = CountingEmbedder()
     first = build_index(UnitOfWork(url), emb)
     assert first.embedded == first.total == len(_products(url)) and substitutes_index_path(url).exists()
@@ -303,7 +292,7 @@ def test_index_is_incremental(seeded_sqlite, tmp_path):
 
 
 def test_update_reads_only_what_changed_since_the_last_run_and_full_reads_all(seeded_sqlite, tmp_path):
-    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    url = copy_sqlite(seeded_sqlite, tmp_path / "catalog.db")
     emb = CountingEmbedder()
     build_index(UnitOfWork(url), emb)
     target = _products(url)[7]
@@ -318,7 +307,7 @@ def test_update_reads_only_what_changed_since_the_last_run_and_full_reads_all(se
 
 
 def test_an_index_saved_without_kinds_gets_them_without_re_embedding(seeded_sqlite, tmp_path):
-    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    url = copy_sqlite(seeded_sqlite, tmp_path / "catalog.db")
     emb = CountingEmbedder()
     first = build_index(UnitOfWork(url), emb)
     meta = substitutes_index_path(url).with_suffix(".faiss.json")
@@ -333,7 +322,7 @@ def test_a_process_serving_queries_reloads_the_index_another_process_rebuilt(see
     import subprocess
     import sys
 
-    url = _copy_db(seeded_sqlite, tmp_path / "catalog.db")
+    url = copy_sqlite(seeded_sqlite, tmp_path / "catalog.db")
     build_index(UnitOfWork(url), CountingEmbedder())
     before = load_index(url)
     target = _products(url)[3]

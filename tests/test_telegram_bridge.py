@@ -19,8 +19,7 @@ from catalog.db.orm import Product, RestockSubscription
 from catalog.domain.stock import Outlook, outlook_for
 from catalog.uow import UnitOfWork
 from tests.fake_telegram import FakeTelegram
-from tests.servers import ROOT, free_port, running
-from tests.test_end_to_end import copy_sqlite
+from tests.servers import ROOT, copy_sqlite, free_port, running
 
 
 @pytest.fixture(scope="module")

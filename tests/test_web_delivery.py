@@ -29,8 +29,7 @@ from bot.web.settings import WebSettings
 from catalog.db.orm import OutboxMessage, utcnow
 from catalog.services.outbox import enqueue_many, enqueue_values
 from catalog.uow import UnitOfWork
-from tests.servers import ROOT, free_port, running
-from tests.test_end_to_end import copy_sqlite
+from tests.servers import ROOT, copy_sqlite, free_port, running
 
 
 @pytest.fixture(scope="module")

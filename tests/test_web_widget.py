@@ -32,8 +32,7 @@ from catalog.db.orm import OutboxMessage, Product, RestockSubscription, Substitu
 from catalog.domain.stock import Outlook, outlook_for
 from catalog.services.substitutes import find_substitutes
 from catalog.uow import UnitOfWork
-from tests.servers import ROOT, running
-from tests.test_end_to_end import copy_sqlite
+from tests.servers import ROOT, copy_sqlite, running
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright

@@ -102,12 +102,12 @@ def head_noun_phrase(title: str, brand: str | None = None) -> str:
     return " ".join(_title_words(title, brand)[-2:])
 
 
-def qualifier(title: str, brand: str | None = None, head: str = "") -> str | None:
-    """The word just before the head: "trail" in "Kestrel Trail Running Shoe", "drip" in
+def qualifier(title: str, brand: str | None, head: str) -> str | None:
+    """The word just before `head`: "trail" in "Kestrel Trail Running Shoe", "drip" in
     "Crema Drip Coffee Maker" (or a model name, in "Crema Coffee Maker")."""
-    words = _title_words(title, brand)
-    n = len(head.split()) if head else 2
-    return words[-n - 1] if len(words) > n and words[-n:] == head.split()[-n:] else None
+    words, tail = _title_words(title, brand), head.split()
+    n = len(tail)
+    return words[-n - 1] if n and len(words) > n and words[-n:] == tail else None
 
 
 @dataclass(frozen=True)

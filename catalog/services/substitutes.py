@@ -164,7 +164,7 @@ class SubstituteIndex:
         to its last word."""
         return Kind(kind.category, kind.type_attr, self._head(kind.category, kind.head))
 
-    def kind_of(self, pid: int) -> Kind:
+    def product_kind(self, pid: int) -> Kind:
         category, type_attr, head, _ = self.vectors.payload[pid]
         return Kind(category, type_attr or None, self._head(category, head))
 
@@ -398,7 +398,7 @@ def _ranked(uow: UnitOfWork, neighbours: _Neighbours, hits: list[tuple[int, floa
     similarity = dict(hits)
     labels = uow.catalog.product_labels(list(similarity))
     while True:
-        candidates = [Candidate(pid, labels[pid][0], labels[pid][1], neighbours.index.kind_of(pid),
+        candidates = [Candidate(pid, labels[pid][0], labels[pid][1], neighbours.index.product_kind(pid),
                                 similarity[pid], tuple(stock.get(pid, ()))) for pid in similarity if pid in labels]
         ranked = rank(original, candidates, k)
         if len(ranked) >= k or neighbours.exhausted:
