@@ -1,4 +1,6 @@
-"""Where the catalog's files and database live; everything overridable by environment."""
+"""The catalog's settings, read from the environment here and nowhere else (the README's
+table lists every variable). Functions, not constants: tests and tools change the
+environment between calls."""
 from __future__ import annotations
 
 import os
@@ -29,6 +31,11 @@ def policy_path() -> Path:
 def low_stock_threshold() -> int:
     """At or below this many available units, answers say "only N left"."""
     return int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))
+
+
+def semantic_search() -> bool:
+    """Embeddings for finding products (SEMANTIC_SEARCH=0: fuzzy and SKU matching only)."""
+    return os.environ.get("SEMANTIC_SEARCH", "1") != "0"
 
 
 def index_path(url: str) -> Path:

@@ -10,7 +10,7 @@ few generator functions give both, reproducibly: everything is drawn from
 given ``(today, seed)`` always yields the same store (no global random, no clock,
 no iteration over sets).
 
-Rows are in the catalog import format (``/work/shared/spec/catalog-format.md``):
+Rows are in the catalog import format (``../shared/spec/catalog-format.md``, beside the repository):
 a dict per row, keys are the format's column names, values are the strings as they
 would appear in a CSV cell ('' = not set).
 """
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Iterator
+
+from catalog.domain.statuses import OrderLineStatus, OrderStatus
 
 __all__ = [
     "COLUMNS", "SUPPLIERS", "SupplierSpec", "ExtraOffer", "CustomerSpec",
@@ -68,7 +70,7 @@ class CustomerSpec:
 class OrderLineSpec:
     sku: str
     quantity: int
-    status: str  # 'shipped' | 'packed' | 'waiting_stock' | 'pending'
+    status: OrderLineStatus
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class OrderSpec:
     number: str
     customer_email: str
     placed_on: date
-    status: str  # 'open' | 'partially_shipped' | 'shipped'
+    status: OrderStatus
     lines: tuple[OrderLineSpec, ...]
 
 
@@ -732,20 +734,21 @@ def _orders(rng, today, rows, states, offers, customers) -> list[OrderSpec]:
         if i in stockout_orders:
             sku = stockout_orders[i]
             cap = int(row_of[sku]["max_per_customer"] or 2)
-            lines.append(OrderLineSpec(sku, rng.randint(1, min(2, cap)), "waiting_stock"))
+            lines.append(OrderLineSpec(sku, rng.randint(1, min(2, cap)), OrderLineStatus.WAITING_STOCK))
             n_lines = max(0, n_lines - 1)
         for row in rng.sample(in_stock, n_lines):
             if age >= 5:
-                status = "shipped" if rng.random() < 0.9 else "packed"
+                status = OrderLineStatus.SHIPPED if rng.random() < 0.9 else OrderLineStatus.PACKED
             elif age >= 2:
-                status = rng.choice(("shipped", "packed", "pending"))
+                status = rng.choice((OrderLineStatus.SHIPPED, OrderLineStatus.PACKED, OrderLineStatus.PENDING))
             else:
-                status = rng.choice(("packed", "pending"))
+                status = rng.choice((OrderLineStatus.PACKED, OrderLineStatus.PENDING))
             cap = int(row["max_per_customer"] or 3)
             qty = 1 if rng.random() < 0.75 else rng.randint(1, cap)
             lines.append(OrderLineSpec(row["sku"], qty, status))
-        shipped = sum(line.status == "shipped" for line in lines)
-        status = "shipped" if shipped == len(lines) else "partially_shipped" if shipped else "open"
+        shipped = sum(line.status == OrderLineStatus.SHIPPED for line in lines)
+        status = (OrderStatus.SHIPPED if shipped == len(lines) else OrderStatus.PARTIALLY_SHIPPED if shipped
+                  else OrderStatus.OPEN)
         orders.append(OrderSpec(str(number), email, placed, status, tuple(lines)))
         number += rng.randint(1, 9)
     return orders

@@ -6,11 +6,13 @@ last good version keeps being used and the problem is logged.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -18,6 +20,11 @@ import yaml
 from catalog.config import policy_path
 
 log = logging.getLogger(__name__)
+
+# What applies while the file does not say (or cannot be read).
+STORE_CREDIT_BONUS_PERCENT = Decimal("10")  # store credit is worth this much more than a refund
+REFUND_APPROVAL_THRESHOLD = Decimal("200")  # refunds above this wait for a person
+RESTOCK_HOLD_HOURS = Decimal("4")  # an alerted customer's unit is held this long
 
 
 @dataclass(frozen=True)
@@ -32,9 +39,9 @@ class PolicyTopic:
 class Policies:
     store_name: str
     topics: dict[str, PolicyTopic]
-    store_credit_bonus_percent: Decimal
-    refund_approval_threshold: Decimal
-    restock_hold_hours: Decimal = Decimal("4")
+    store_credit_bonus_percent: Decimal = STORE_CREDIT_BONUS_PERCENT
+    refund_approval_threshold: Decimal = REFUND_APPROVAL_THRESHOLD
+    restock_hold_hours: Decimal = RESTOCK_HOLD_HOURS
 
     def find(self, topic: str | None, text: str = "") -> PolicyTopic | None:
         """The topic the NLU named, else the one whose keywords the message uses most."""
@@ -63,9 +70,9 @@ def _parse(data: dict) -> Policies:
         raise ValueError("no topics")
     return Policies(
         store_name=str(data.get("store_name") or "our shop"), topics=topics,
-        store_credit_bonus_percent=Decimal(str(data.get("store_credit_bonus_percent", 10))),
-        refund_approval_threshold=Decimal(str(data.get("refund_approval_threshold", 200))),
-        restock_hold_hours=Decimal(str(data.get("restock_hold_hours", 4))),
+        store_credit_bonus_percent=Decimal(str(data.get("store_credit_bonus_percent", STORE_CREDIT_BONUS_PERCENT))),
+        refund_approval_threshold=Decimal(str(data.get("refund_approval_threshold", REFUND_APPROVAL_THRESHOLD))),
+        restock_hold_hours=Decimal(str(data.get("restock_hold_hours", RESTOCK_HOLD_HOURS))),
     )
 
 
@@ -91,3 +98,28 @@ class PolicyStore:
                     log.error("policy file %s is invalid (%s); using the last good version", self.path, exc)
                 self._mtime = mtime
         return self._policies
+
+
+@lru_cache(maxsize=1)
+def shared_store() -> PolicyStore:
+    """The process's policy file reader (POLICY_FILE), re-reading the file when it changes."""
+    return PolicyStore()
+
+
+@dataclass(frozen=True)
+class MoneySettings:
+    bonus_percent: Decimal = STORE_CREDIT_BONUS_PERCENT
+    approval_threshold: Decimal = REFUND_APPROVAL_THRESHOLD
+
+
+def money_settings(store: PolicyStore | None = None) -> MoneySettings:
+    policies = (store or shared_store()).get()
+    if policies is None:
+        return MoneySettings()
+    return MoneySettings(policies.store_credit_bonus_percent, policies.refund_approval_threshold)
+
+
+def restock_hold(store: PolicyStore | None = None) -> dt.timedelta:
+    """How long an alerted customer's unit is held: `restock_hold_hours` in the policy file."""
+    policies = (store or shared_store()).get()
+    return dt.timedelta(hours=float(policies.restock_hold_hours if policies else RESTOCK_HOLD_HOURS))

@@ -25,8 +25,9 @@ from catalog.db.orm import (
     Supplier,
     SupplierOffer,
     Variant,
-    utcnow,
 )
+from catalog.clock import utcnow
+from catalog.domain.statuses import PurchaseOrderSource, PurchaseOrderStatus
 from catalog.importing.rows import CatalogRow
 
 UNSPECIFIED_SUPPLIER = "Unspecified supplier"
@@ -215,7 +216,8 @@ def _sync_incoming(
         select(PurchaseOrderLine.id, PurchaseOrderLine.variant_id, PurchaseOrderLine.quantity,
                PurchaseOrderLine.quantity_received, PurchaseOrderLine.eta, PurchaseOrder.supplier_id)
         .join(PurchaseOrder)
-        .where(PurchaseOrderLine.variant_id.in_(vids), PurchaseOrderLine.status == "open", PurchaseOrder.source == "import")
+        .where(PurchaseOrderLine.variant_id.in_(vids), PurchaseOrderLine.status == PurchaseOrderStatus.OPEN,
+               PurchaseOrder.source == PurchaseOrderSource.IMPORT)
     ):
         current.setdefault(vid, []).append((lid, qty - received, received, eta, sid))
 
@@ -231,23 +233,26 @@ def _sync_incoming(
             wanted.append((vid, sid, r.incoming_qty, r.incoming_eta))
         cancel.extend(line[0] for line in lines)
     if cancel:
-        session.execute(update(PurchaseOrderLine).where(PurchaseOrderLine.id.in_(cancel)).values(status="cancelled"))
+        session.execute(update(PurchaseOrderLine).where(PurchaseOrderLine.id.in_(cancel))
+                        .values(status=PurchaseOrderStatus.CANCELLED))
     if not wanted:
         return
     refs = {(sid, eta): f"IMPORT-{sid}-{eta.isoformat() if eta else 'undated'}" for _, sid, _, eta in wanted}
     po_ids = dict(session.execute(
         select(PurchaseOrder.reference, PurchaseOrder.id).where(PurchaseOrder.reference.in_(refs.values()))
     ).all())
-    missing = [dict(reference=ref, supplier_id=sid, status="open", source="import", created_at=now)
+    missing = [dict(reference=ref, supplier_id=sid, status=PurchaseOrderStatus.OPEN, source=PurchaseOrderSource.IMPORT,
+                    created_at=now)
                for (sid, _), ref in refs.items() if ref not in po_ids]
     if missing:
         for ref, pid in session.execute(insert(PurchaseOrder).returning(PurchaseOrder.reference, PurchaseOrder.id), missing):
             po_ids[ref] = pid
     # A purchase order that was closed earlier is reopened when the file lists it again.
-    session.execute(update(PurchaseOrder).where(PurchaseOrder.id.in_(po_ids.values())).values(status="open"))
+    session.execute(update(PurchaseOrder).where(PurchaseOrder.id.in_(po_ids.values()))
+                    .values(status=PurchaseOrderStatus.OPEN))
     session.execute(insert(PurchaseOrderLine), [
         dict(purchase_order_id=po_ids[refs[(sid, eta)]], variant_id=vid, quantity=qty, quantity_received=0,
-             eta=eta, status="open")
+             eta=eta, status=PurchaseOrderStatus.OPEN)
         for vid, sid, qty, eta in wanted
     ])
 

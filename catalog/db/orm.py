@@ -28,6 +28,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from catalog.clock import utcnow
+from catalog.domain.statuses import (
+    HoldStatus,
+    OrderLineStatus,
+    OrderStatus,
+    OutboxStatus,
+    PurchaseOrderSource,
+    PurchaseOrderStatus,
+    ReservationStatus,
+    SubscriptionStatus,
+    TicketStatus,
+)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -37,10 +50,6 @@ NAMING = {
 }
 
 Money = Numeric(12, 2)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -158,8 +167,8 @@ class PurchaseOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(100), unique=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | received | cancelled
-    source: Mapped[str] = mapped_column(String(20), default="manual")  # manual | import | seed
+    status: Mapped[str] = mapped_column(String(20), default=PurchaseOrderStatus.OPEN)
+    source: Mapped[str] = mapped_column(String(20), default=PurchaseOrderSource.MANUAL)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     supplier: Mapped[Supplier] = relationship()
@@ -179,7 +188,7 @@ class PurchaseOrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     quantity_received: Mapped[int] = mapped_column(Integer, default=0)
     eta: Mapped[dt.date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | received | cancelled
+    status: Mapped[str] = mapped_column(String(20), default=PurchaseOrderStatus.OPEN)
 
     purchase_order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
     variant: Mapped[Variant] = relationship()
@@ -215,7 +224,7 @@ class Order(Base):
     number: Mapped[str] = mapped_column(String(32), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     email: Mapped[str] = mapped_column(String(320))
-    status: Mapped[str] = mapped_column(String(30), default="open")
+    status: Mapped[str] = mapped_column(String(30), default=OrderStatus.OPEN)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     placed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -231,7 +240,7 @@ class OrderLine(Base):
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Money)
-    status: Mapped[str] = mapped_column(String(30), default="pending")  # pending|packed|shipped|waiting_stock|cancelled
+    status: Mapped[str] = mapped_column(String(30), default=OrderLineStatus.PENDING)
 
     order: Mapped[Order] = relationship(back_populates="lines")
     variant: Mapped[Variant] = relationship()
@@ -279,10 +288,10 @@ class Reservation(Base):
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     purchase_order_line_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_order_lines.id"))
-    kind: Mapped[str] = mapped_column(String(10))  # preorder | backorder
+    kind: Mapped[str] = mapped_column(String(10))  # ReservationKind
     quantity: Mapped[int] = mapped_column(Integer)
     quantity_allocated: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | allocated | cancelled
+    status: Mapped[str] = mapped_column(String(20), default=ReservationStatus.ACTIVE)
     unit_price: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     promised_eta: Mapped[dt.date | None] = mapped_column(Date)  # the date the customer was last told
@@ -305,7 +314,7 @@ class RestockSubscription(Base):
     variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | notified | cancelled
+    status: Mapped[str] = mapped_column(String(20), default=SubscriptionStatus.ACTIVE)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
@@ -327,7 +336,7 @@ class StockHold(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("restock_subscriptions.id"))
     quantity: Mapped[int] = mapped_column(Integer, default=1)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | expired | released | used
+    status: Mapped[str] = mapped_column(String(20), default=HoldStatus.ACTIVE)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -346,11 +355,11 @@ class OutboxMessage(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))  # MessageKind
     body: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     available_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -368,8 +377,8 @@ class HandoffTicket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(200), index=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
-    reason: Mapped[str] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | approved | rejected | closed
+    reason: Mapped[str] = mapped_column(String(60))  # TicketReason
+    status: Mapped[str] = mapped_column(String(20), default=TicketStatus.OPEN)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -396,8 +405,7 @@ class LedgerEntry(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
     order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
-    # payment | refund | store_credit | refund_pending | refund_approved | refund_rejected
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))  # LedgerKind
     amount: Mapped[Decimal] = mapped_column(Money)
     bonus: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     currency: Mapped[str] = mapped_column(String(3))

@@ -4,47 +4,41 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from catalog.db.orm import (
-    Product,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    Supplier,
-    SupplierOffer,
-    Variant,
-    utcnow,
-)
+from catalog.db.orm import Product, Supplier, SupplierOffer, Variant
+from catalog.clock import utcnow
 from catalog.db.promises import PromiseRepository
+from catalog.domain.products import VARIANT_KEYS, ProductInfo
 from catalog.domain.stock import IncomingLine, Offer, VariantStock
 from catalog.domain.substitutes import VariantOption
-
-
-@dataclass(frozen=True)
-class ProductInfo:
-    id: int
-    title: str
-    brand: str | None
-    category: str
-    description: str
-    image_url: str | None
-    variant_skus: tuple[str, ...]
-    colors: tuple[str, ...]
-    sizes: tuple[str, ...]
-    attributes: dict
 
 
 class CatalogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.promises = PromiseRepository(session)
 
     def product_id_for_sku(self, sku: str) -> int | None:
         return self.session.execute(
-            select(Variant.product_id).where(Variant.sku_key == sku.strip().upper())
+            select(Variant.product_id).where(Variant.sku_key == sku.strip().upper()[:64])
         ).scalar_one_or_none()
+
+    def variant_id_for_sku(self, sku: str) -> int | None:
+        return self.session.execute(
+            select(Variant.id).where(Variant.sku_key == (sku or "").strip().upper()[:64])
+        ).scalar_one_or_none()
+
+    def canonical_sku(self, sku: str) -> str | None:
+        """The SKU as the catalog spells it, for one typed in any case."""
+        return self.session.execute(
+            select(Variant.sku).where(Variant.sku_key == (sku or "").strip().upper()[:64])
+        ).scalar_one_or_none()
+
+    def product_count(self) -> int:
+        return int(self.session.execute(select(func.count(Product.id))).scalar_one())
 
     def version(self) -> tuple:
         """Changes whenever products are added or edited: lets caches refresh cheaply."""
@@ -82,6 +76,11 @@ class CatalogRepository:
             variants[v.product_id].append(v)
         return [_info(p, variants.pop(p.id, ())) for p in self.session.execute(query)]
 
+    def product_for_sku(self, sku: str) -> ProductInfo | None:
+        pid = self.product_id_for_sku(sku)
+        found = self.products([pid]) if pid is not None else []
+        return found[0] if found else None
+
     def variant_stock(self, product_id: int) -> list[VariantStock]:
         """Every variant of a product with stock, open incoming units and supplier offers."""
         variants = self.session.execute(
@@ -90,30 +89,13 @@ class CatalogRepository:
         vids = [v.id for v in variants]
         if not vids:
             return []
-        # Holds and allocated pre-orders lower what others can buy (PromiseRepository.available).
-        available = PromiseRepository(self.session).available(vids, utcnow())
+        # Holds and allocated pre-orders lower what others can buy (promises.available_query).
+        available = self.promises.available(vids, utcnow())
         incoming: dict[int, list[IncomingLine]] = defaultdict(list)
-        rows = self.session.execute(
-            select(PurchaseOrderLine.variant_id, PurchaseOrderLine.quantity, PurchaseOrderLine.quantity_received,
-                   PurchaseOrderLine.eta, Supplier.name, PurchaseOrderLine.id)
-            .join(PurchaseOrder, PurchaseOrderLine.purchase_order_id == PurchaseOrder.id)
-            .join(Supplier, PurchaseOrder.supplier_id == Supplier.id)
-            .where(PurchaseOrderLine.variant_id.in_(vids), PurchaseOrderLine.status == "open",
-                   PurchaseOrder.status == "open")
-        ).all()
-        promised = PromiseRepository(self.session).waiting_by_line([row[5] for row in rows])
-        for vid, qty, received, eta, supplier, line_id in rows:
-            # Units already pre-ordered by someone are not offered again ("never promised twice").
-            free = qty - received - promised.get(line_id, 0)
-            if free > 0:
-                incoming[vid].append(IncomingLine(free, eta, supplier))
-        offers: dict[int, list[Offer]] = defaultdict(list)
-        for o, s in self.session.execute(
-            select(SupplierOffer, Supplier).join(Supplier, SupplierOffer.supplier_id == Supplier.id)
-            .where(SupplierOffer.variant_id.in_(vids))
-        ):
-            lead = o.lead_time_days if o.lead_time_days is not None else s.lead_time_days
-            offers[o.variant_id].append(Offer(s.name, o.price, o.currency, lead, o.supplier_qty, o.is_primary, s.reliability))
+        for line in self.promises.open_lines(vids):
+            if line.free > 0:  # units already pre-ordered by someone are not offered again
+                incoming[line.variant_id].append(IncomingLine(line.free, line.eta, line.supplier))
+        offers = self.offers_by_variant(vids)
         return [
             VariantStock(
                 sku=v.sku, color=v.color, size=v.size, price=v.price, currency=v.currency,
@@ -126,7 +108,7 @@ class CatalogRepository:
     def sellable_variants(self, product_ids: Sequence[int]) -> dict[int, list[VariantOption]]:
         """Per product, its variants with units to sell now and free pre-order units.
 
-        Four queries for any number of products, so ranking a hundred substitute
+        A handful of queries for any number of products, so ranking a hundred substitute
         candidates costs about as much as one stock check.
         """
         ids = list(dict.fromkeys(product_ids))
@@ -138,45 +120,40 @@ class CatalogRepository:
                    Variant.currency, Variant.preorder_allowed)
             .where(Variant.product_id.in_(ids)).order_by(Variant.id)
         ).all()
-        vids = [v.id for v in variants]
-        promises = PromiseRepository(self.session)
-        available = promises.available(vids, utcnow())
-        preorderable = [v.id for v in variants if v.preorder_allowed]
+        available = self.promises.available([v.id for v in variants], utcnow())
         incoming: dict[int, tuple[int, dt.date | None]] = {}
-        if preorderable:
-            rows = self.session.execute(
-                select(PurchaseOrderLine.id, PurchaseOrderLine.variant_id, PurchaseOrderLine.quantity,
-                       PurchaseOrderLine.quantity_received, PurchaseOrderLine.eta)
-                .join(PurchaseOrder, PurchaseOrderLine.purchase_order_id == PurchaseOrder.id)
-                .where(PurchaseOrderLine.variant_id.in_(preorderable), PurchaseOrderLine.status == "open",
-                       PurchaseOrder.status == "open")
-            ).all()
-            waiting = promises.waiting_by_line([r[0] for r in rows])
-            for line_id, vid, qty, received, eta in rows:
-                free = qty - received - waiting.get(line_id, 0)
-                if free > 0:
-                    units, first = incoming.get(vid, (0, None))
-                    earliest = eta if first is None or (eta is not None and eta < first) else first
-                    incoming[vid] = (units + free, earliest)
+        for line in self.promises.open_lines(v.id for v in variants if v.preorder_allowed):
+            if line.free > 0:
+                units, first = incoming.get(line.variant_id, (0, None))
+                earliest = line.eta if first is None or (line.eta is not None and line.eta < first) else first
+                incoming[line.variant_id] = (units + line.free, earliest)
         for v in variants:
             units, eta = incoming.get(v.id, (0, None))
             out[v.product_id].append(VariantOption(v.sku, v.color, v.size, v.price, v.currency,
                                                    available[v.id], units, eta))
         return out
 
-    def supplier_offers(self, skus: Sequence[str]) -> dict[str, list[Offer]]:
-        """Supplier offers per sku (the usual supplier's and the others')."""
-        out: dict[str, list[Offer]] = defaultdict(list)
-        if not skus:
-            return out
-        for o, s, sku in self.session.execute(
-            select(SupplierOffer, Supplier, Variant.sku)
+    def offers_by_variant(self, variant_ids: Iterable[int]) -> dict[int, list[Offer]]:
+        """Supplier offers per variant (the usual supplier's first)."""
+        ids = list(set(variant_ids))
+        return self._offers(SupplierOffer.variant_id.in_(ids), by_sku=False) if ids else defaultdict(list)
+
+    def offers_by_sku(self, skus: Sequence[str]) -> dict[str, list[Offer]]:
+        """Supplier offers per sku (the usual supplier's first)."""
+        return self._offers(Variant.sku.in_(list(skus)), by_sku=True) if skus else defaultdict(list)
+
+    def _offers(self, where, by_sku: bool) -> dict:
+        # An offer without its own lead time takes the supplier's usual one.
+        lead = func.coalesce(SupplierOffer.lead_time_days, Supplier.lead_time_days)
+        out: dict = defaultdict(list)
+        for vid, sku, name, price, currency, lead_days, qty, primary, reliability in self.session.execute(
+            select(SupplierOffer.variant_id, Variant.sku, Supplier.name, SupplierOffer.price, SupplierOffer.currency,
+                   lead, SupplierOffer.supplier_qty, SupplierOffer.is_primary, Supplier.reliability)
             .join(Supplier, SupplierOffer.supplier_id == Supplier.id)
             .join(Variant, SupplierOffer.variant_id == Variant.id)
-            .where(Variant.sku.in_(list(skus)))
+            .where(where).order_by(SupplierOffer.is_primary.desc(), SupplierOffer.id)
         ):
-            lead = o.lead_time_days if o.lead_time_days is not None else s.lead_time_days
-            out[sku].append(Offer(s.name, o.price, o.currency, lead, o.supplier_qty, o.is_primary, s.reliability))
+            out[sku if by_sku else vid].append(Offer(name, price, currency, lead_days, qty, primary, reliability))
         return out
 
 
@@ -186,7 +163,7 @@ def _info(p, variants: Iterable) -> ProductInfo:
     attrs: dict = {}
     for v in variants:
         for k, val in (v.attributes or {}).items():
-            if k not in ("color", "colour", "size"):
+            if k not in VARIANT_KEYS:
                 attrs.setdefault(k, val)
     return ProductInfo(
         id=p.id, title=p.title, brand=p.brand, category=p.category, description=p.description,
@@ -195,5 +172,3 @@ def _info(p, variants: Iterable) -> ProductInfo:
         sizes=tuple(dict.fromkeys(v.size for v in variants if v.size)),
         attributes=attrs,
     )
-
-

@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from catalog.domain.statuses import LedgerKind
+
 CENT = Decimal("0.01")
-KINDS = ("payment", "refund", "store_credit", "refund_pending", "refund_approved", "refund_rejected")
-_EFFECT = {"payment": 1, "refund": -1, "store_credit": -1, "refund_pending": -1, "refund_approved": 0,
-           "refund_rejected": 1}
-REFUND_TIME = "Refunds are issued within 2 business days and show on your statement 3-5 business days later."
+_EFFECT = {LedgerKind.PAYMENT: 1, LedgerKind.REFUND: -1, LedgerKind.STORE_CREDIT: -1, LedgerKind.REFUND_PENDING: -1,
+           LedgerKind.REFUND_APPROVED: 0, LedgerKind.REFUND_REJECTED: 1}
 
 
 def cents(amount: Decimal) -> Decimal:
@@ -61,7 +61,7 @@ def refundable(entries: Iterable[Entry], paid_without_entries: Decimal = Decimal
     for e in entries:
         if e.kind not in _EFFECT:
             raise ValueError(f"unknown ledger kind {e.kind!r}")
-        has_payment |= e.kind == "payment"
+        has_payment |= e.kind == LedgerKind.PAYMENT
         total += _EFFECT[e.kind] * e.amount
     if not has_payment:
         total += paid_without_entries
@@ -72,7 +72,7 @@ def consumed_by_line(entries: Iterable[Entry]) -> dict[int, Decimal]:
     """Per order line: how much of its price is already refunded, credited or pending."""
     out: dict[int, Decimal] = {}
     for e in entries:
-        if e.order_line_id is None or e.kind == "payment":
+        if e.order_line_id is None or e.kind == LedgerKind.PAYMENT:
             continue
         out[e.order_line_id] = out.get(e.order_line_id, Decimal("0")) - _EFFECT[e.kind] * e.amount
     return out

@@ -13,19 +13,20 @@ from dataclasses import dataclass
 MAX_UNITS_PER_REQUEST = 100  # a chat request for more is a typo or an attack, not a customer
 
 
-class Kind(str, enum.Enum):
-    PREORDER = "preorder"  # units on an open purchase-order line
-    BACKORDER = "backorder"  # nothing ordered yet; served from the next units that arrive
+class QuantityProblem(enum.Enum):
+    NOT_A_WHOLE_NUMBER = "not_a_whole_number"
+    TOO_FEW = "too_few"  # less than 1
+    TOO_MANY = "too_many"  # more than MAX_UNITS_PER_REQUEST
 
 
-def quantity_problem(quantity: object) -> str | None:
+def quantity_problem(quantity: object) -> QuantityProblem | None:
     """Why a requested quantity cannot be taken, or None when it is fine."""
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        return "the quantity must be a whole number"
+        return QuantityProblem.NOT_A_WHOLE_NUMBER
     if quantity < 1:
-        return "the quantity must be at least 1"
+        return QuantityProblem.TOO_FEW
     if quantity > MAX_UNITS_PER_REQUEST:
-        return f"at most {MAX_UNITS_PER_REQUEST} units can be reserved in one request"
+        return QuantityProblem.TOO_MANY
     return None
 
 
@@ -42,20 +43,24 @@ def within_cap(cap: int | None, already: int, requested: int) -> bool:
 
 
 @dataclass(frozen=True)
-class LineCapacity:
-    """An open purchase-order line as far as promises go."""
+class OpenLine:
+    """An open line of an open purchase order, as far as promises go."""
 
     line_id: int
+    variant_id: int
     eta: dt.date | None
     still_to_arrive: int  # quantity - quantity_received
     promised: int  # units of active reservations still waiting on this line
+    supplier: str = ""
+    reference: str = ""  # the purchase order's
 
     @property
     def free(self) -> int:
+        """Units on their way that nobody has pre-ordered yet."""
         return max(0, self.still_to_arrive - self.promised)
 
 
-def pick_line(lines: Iterable[LineCapacity], quantity: int) -> LineCapacity | None:
+def pick_line(lines: Iterable[OpenLine], quantity: int) -> OpenLine | None:
     """The earliest-arriving line that can take the whole request (undated lines last).
 
     One reservation is served from one line so that its date is one date.
@@ -64,6 +69,11 @@ def pick_line(lines: Iterable[LineCapacity], quantity: int) -> LineCapacity | No
     if not candidates:
         return None
     return min(candidates, key=lambda line: (line.eta is None, line.eta or dt.date.max, line.line_id))
+
+
+def earliest_eta(lines: Iterable[OpenLine]) -> dt.date | None:
+    dated = [line.eta for line in lines if line.eta is not None]
+    return min(dated) if dated else None
 
 
 def queue_position(waiting_ids: Sequence[int], my_id: int) -> int:
@@ -92,17 +102,3 @@ def allocate_in_order(waiting: Sequence[tuple[int, int]], units: int) -> list[tu
 
 def backorder_eta(today: dt.date, lead_time_days: int | None) -> dt.date | None:
     return today + dt.timedelta(days=lead_time_days) if lead_time_days is not None else None
-
-
-def due_text(eta: dt.date | None) -> str:
-    """"12 Dec" (the year only when it is not obvious is left to the chat side)."""
-    return f"{eta.day} {eta.strftime('%b')}" if eta else "date not confirmed yet"
-
-
-def place_text(position: int, eta: dt.date | None) -> str:
-    """The reply the issue asks for: "you are #4; due around 12 Dec"."""
-    return f"you are #{position}; due around {due_text(eta)}" if eta else f"you are #{position}; date not confirmed yet"
-
-
-SLIP_POLICY = ("If the date slips we tell you the new date straight away, and you can keep waiting "
-               "or cancel for a full refund.")

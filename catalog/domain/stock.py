@@ -1,24 +1,16 @@
 """Stock arithmetic and the restock outlook, free of any framework.
 
 Everything a shopper is told about availability is decided here from plain values,
-so the same rules serve the chat, the console and tests alike.
+so the same rules serve the chat, the shop, the console and tests alike. (Available to
+sell itself is derived in one query, catalog.db.promises.available_query.)
 """
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
-
-
-def available_to_sell(on_hand: int, reserved: int, safety_stock: int, held: int = 0) -> int:
-    """Units a customer may buy now; never negative (catalog-format.md).
-
-    `held` counts units promised to named customers outside the shop's own `reserved`
-    figure: active, unexpired restock holds and pre-order units already allocated on
-    arrival. They are rows of their own, so they are subtracted here, never stored.
-    """
-    return max(0, on_hand - reserved - safety_stock - held)
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,6 @@ class StockOutlook:
     alternative: Offer | None = None
     can_preorder: bool = False
     can_backorder: bool = False
-    notes: tuple[str, ...] = field(default=())
 
 
 def outlook_for(stock: VariantStock, today: dt.date, low_threshold: int) -> StockOutlook:
@@ -105,19 +96,35 @@ def outlook_for(stock: VariantStock, today: dt.date, low_threshold: int) -> Stoc
             **common,
         )
 
-    primary = next((o for o in stock.offers if o.is_primary), None)
+    primary = usual_offer(stock.offers)
     primary_out = primary is not None and primary.supplier_qty == 0
-    others = [
-        o for o in stock.offers
-        if not o.is_primary and (o.supplier_qty is None or o.supplier_qty > 0)
-    ]
-    if others and (primary is None or primary_out):
-        best = min(others, key=lambda o: (o.lead_time_days if o.lead_time_days is not None else 10**6, o.price or 0))
+    best = best_other_supplier(stock.offers)
+    if best is not None and (primary is None or primary_out):
         return StockOutlook(Outlook.OTHER_SUPPLIER, alternative=best, lead_time_days=best.lead_time_days, **common)
 
     if primary is not None and primary.lead_time_days is not None and not primary_out:
         return StockOutlook(Outlook.LEAD_TIME, lead_time_days=primary.lead_time_days, **common)
     return StockOutlook(Outlook.NO_RESTOCK, **common)
+
+
+def usual_offer(offers: Iterable[Offer]) -> Offer | None:
+    """The merchant's usual supplier's offer."""
+    return next((o for o in offers if o.is_primary), None)
+
+
+def usual_lead_time(offers: Iterable[Offer]) -> int | None:
+    """Days until a new order arrives: the usual supplier's, else any supplier's."""
+    offers = list(offers)
+    chosen = usual_offer(offers) or (offers[0] if offers else None)
+    return chosen.lead_time_days if chosen is not None else None
+
+
+def best_other_supplier(offers: Iterable[Offer]) -> Offer | None:
+    """Another supplier that can ship (stock unknown counts): the fastest, then the cheapest."""
+    others = [o for o in offers if not o.is_primary and (o.supplier_qty is None or o.supplier_qty > 0)]
+    if not others:
+        return None
+    return min(others, key=lambda o: (o.lead_time_days if o.lead_time_days is not None else 10**6, o.price or 0))
 
 
 def _eta_key(line: IncomingLine) -> tuple[int, dt.date]:

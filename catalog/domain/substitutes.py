@@ -20,13 +20,15 @@ as text, so a merchant's own catalog is ranked by the same rules.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from catalog.domain.variants import matches, norm_color
+from catalog.domain.products import category_leaf, product_type
+from catalog.domain.variants import matches, norm_color, norm_size
 
 # A substitute costing less than MIN_PRICE_RATIO or more than MAX_PRICE_RATIO times the
 # original is not offered: a shopper looking at a $40 coffee maker is not helped by a
@@ -69,17 +71,9 @@ def _words(text: str) -> list[str]:
     return [_singular(w) for w in text.split() if w and not any(c.isdigit() for c in w)]
 
 
-def leaf_category(category: str) -> str:
-    """"Kitchen > Coffee Machines" -> "coffee machine" (also accepts '/' and '|' paths)."""
-    leaf = re.split(r"\s*[>/|]\s*", category.strip())[-1] if category else ""
-    return " ".join(_words(leaf))
-
-
-def type_from_attribute(value: object) -> str | None:
-    if value is None or not str(value).strip():
-        return None
-    words = _words(str(value))
-    return " ".join(words) or None
+def _normalised(text: str | None) -> str:
+    """Lower case, singular words, no sizes or punctuation: "Coffee Machines" -> "coffee machine"."""
+    return " ".join(_words(text or ""))
 
 
 def _title_words(title: str, brand: str | None) -> list[str]:
@@ -111,12 +105,12 @@ def qualifier(title: str, brand: str | None, head: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Kind:
+class ProductKind:
     category: str  # normalised leaf category
-    type_attr: str | None  # normalised `type` attribute, when the product has one
+    type_attr: str | None  # normalised product type (catalog.domain.products.product_type), when there is one
     head: str  # head noun phrase of the title
 
-    def same_as(self, other: Kind) -> bool:
+    def same_as(self, other: ProductKind) -> bool:
         if not self.category or self.category != other.category:
             return False
         if self.type_attr and other.type_attr:
@@ -124,14 +118,9 @@ class Kind:
         return bool(self.head) and self.head == other.head
 
 
-# Where catalogs keep the kind of product: our `type` attribute, or an extra column the
-# importer kept as an attribute (Shopify's "Type", Google's "product_type").
-TYPE_KEYS = frozenset({"type", "product_type", "product type", "producttype", "item_type", "item type"})
-
-
-def kind_of(title: str, brand: str | None, category: str, attributes: dict | None) -> Kind:
-    typ = next((v for k, v in (attributes or {}).items() if str(k).strip().lower() in TYPE_KEYS), None)
-    return Kind(leaf_category(category), type_from_attribute(typ), head_noun_phrase(title, brand))
+def kind_of(title: str, brand: str | None, category: str, attributes: dict | None) -> ProductKind:
+    return ProductKind(_normalised(category_leaf(category)), _normalised(product_type(attributes)) or None,
+                       head_noun_phrase(title, brand))
 
 
 @lru_cache(maxsize=20_000)  # ranking compares every candidate with the original; titles repeat
@@ -158,7 +147,7 @@ class VariantOption:
     currency: str
     available: int
     preorder: int = 0  # free units on incoming purchase orders the shopper may pre-order
-    eta: object | None = None  # date the pre-order units are due
+    eta: dt.date | None = None  # date the pre-order units are due
 
     @property
     def sellable(self) -> bool:
@@ -169,7 +158,7 @@ class VariantOption:
 class Original:
     title: str
     brand: str | None
-    kind: Kind
+    kind: ProductKind
     price: Decimal | None  # price of what the shopper wanted
     colors: tuple[str, ...]  # colours the shopper wanted (asked, else what the product is made in)
     sizes: tuple[str, ...]
@@ -182,7 +171,7 @@ class Candidate:
     product_id: int
     title: str
     brand: str | None
-    kind: Kind
+    kind: ProductKind
     similarity: float  # cosine similarity of the products' embeddings
     variants: tuple[VariantOption, ...]
 
@@ -193,7 +182,7 @@ class Ranked:
     title: str
     variant: VariantOption
     score: float
-    reason: str
+    reason: Reason
     same_item: bool = False
 
     @property
@@ -228,16 +217,10 @@ def score(original: Original, cand: Candidate, variant: VariantOption) -> float:
     if variant.available <= 0:
         s -= PREORDER_PENALTY
     if not original.asked_size and original.sizes and variant.size is not None:
-        made = {_size_key(v) for v in original.sizes}
-        if _size_key(variant.size) not in made:
+        made = {norm_size(v) or "" for v in original.sizes}
+        if (norm_size(variant.size) or "") not in made:
             s -= SIZE_MISMATCH_PENALTY
     return s
-
-
-def _size_key(size: str) -> str:
-    from catalog.domain.variants import norm_size
-
-    return norm_size(size) or ""
 
 
 def rank(original: Original, candidates: list[Candidate], k: int = 5) -> list[Ranked]:
@@ -259,7 +242,7 @@ def rank(original: Original, candidates: list[Candidate], k: int = 5) -> list[Ra
             continue
         s = SAME_ITEM_SCORE + cand.similarity if duplicate else score(original, cand, variant)
         out.append(Ranked(cand.product_id, cand.title, variant, round(s, 4),
-                          reason_text(original, cand.brand, variant, duplicate), duplicate))
+                          reason_for(original, cand.brand, variant, duplicate), duplicate))
     # The same item first, then what is on the shelf, then pre-orders; best score first within each.
     out.sort(key=lambda r: (not r.same_item, r.preorder, -r.score, r.title, r.variant.sku))
     return out[:k]
@@ -284,45 +267,46 @@ def type_qualifiers(original: Original, candidates: list[Candidate]) -> set[str]
     return {word for word, seen in brands.items() if len(seen) >= 2}
 
 
-# --------------------------------------------------------------------------- reason text
+# --------------------------------------------------------------------------- why
 
-def price_phrase(original: Decimal | None, price: Decimal) -> str | None:
-    if not original or original <= 0:
+@dataclass(frozen=True)
+class Reason:
+    """Why a substitute is offered, as facts; catalog.wording.substitutes says them
+    ("same brand, black instead of blue, 12% cheaper, 40 in stock")."""
+
+    available: int  # units on the shelf (0: a pre-order)
+    same_item: bool = False  # the same item: another listing, or another supplier's
+    supplier: str | None = None  # the other supplier shipping the same item
+    ships_in_days: int | None = None
+    supplier_qty: int | None = None  # what that supplier has now
+    same_brand: bool = False
+    brand: str | None = None  # another brand's
+    color: str | None = None  # the suggestion's colour, when it is worth saying
+    instead_of: tuple[str, ...] = ()  # the colours wanted, when the suggestion's differs
+    size: str | None = None  # the suggestion's size, when it is worth saying
+    price_change: float | None = None  # percent against the original; negative: cheaper
+    eta: dt.date | None = None  # when a pre-order's units are due
+
+
+def price_change(original: Decimal | None, price: Decimal | None) -> float | None:
+    if not original or original <= 0 or price is None:
         return None
-    change = (float(price) - float(original)) / float(original) * 100
-    if abs(change) < 1:
-        return "same price"
-    return f"{abs(change):.0f}% {'cheaper' if change < 0 else 'more'}"
+    return (float(price) - float(original)) / float(original) * 100
 
 
-def stock_phrase(variant: VariantOption) -> str:
-    if variant.available > 0:
-        return f"{variant.available} in stock"
-    due = f", due {variant.eta:%d %b}" if hasattr(variant.eta, "strftime") else ""
-    return f"pre-order{due}"
-
-
-def reason_text(original: Original, brand: str | None, variant: VariantOption, duplicate: bool = False,
-                supplier: str | None = None) -> str:
-    """What the shopper sees: "same brand, black instead of blue, 12% cheaper, 40 in stock"."""
-    parts: list[str] = []
-    if duplicate:
-        parts.append(f"same item from {supplier}" if supplier else "same item, another listing")
-    elif original.brand and brand and original.brand.strip().lower() == brand.strip().lower():
-        parts.append("same brand")
-    elif brand:
-        parts.append(f"by {brand}")
-    wanted = [c for c in original.colors if c]
+def reason_for(original: Original, brand: str | None, variant: VariantOption, duplicate: bool = False) -> Reason:
+    wanted = tuple(c for c in original.colors if c)
+    color, instead_of = None, ()
     if variant.color and wanted and norm_color(variant.color) not in {norm_color(c) for c in wanted}:
-        parts.append(f"{variant.color} instead of {wanted[0] if len(wanted) == 1 else ' or '.join(wanted[:2])}")
+        color, instead_of = variant.color, wanted[:2]
     elif variant.color and original.asked_color:
-        parts.append(variant.color)
-    if original.asked_size and variant.size:
-        parts.append(f"size {variant.size}")
-    elif variant.size and original.sizes and variant.size not in original.sizes:
-        parts.append(f"size {variant.size}")
-    phrase = price_phrase(original.price, variant.price)
-    if phrase:
-        parts.append(phrase)
-    parts.append(stock_phrase(variant))
-    return ", ".join(parts)
+        color = variant.color
+    size = None
+    if variant.size and (original.asked_size or (original.sizes and variant.size not in original.sizes)):
+        size = variant.size
+    same_brand = bool(original.brand and brand and original.brand.strip().lower() == brand.strip().lower())
+    return Reason(
+        available=max(0, variant.available), same_item=duplicate, same_brand=same_brand and not duplicate,
+        brand=None if duplicate or same_brand else brand, color=color, instead_of=instead_of, size=size,
+        price_change=price_change(original.price, variant.price),
+        eta=variant.eta if variant.available <= 0 and isinstance(variant.eta, dt.date) else None)

@@ -35,11 +35,3 @@ def matches(color_wanted: str | None, size_wanted: str | None, color: str | None
     if size_wanted and norm_size(size_wanted) != norm_size(size):
         return False
     return True
-
-
-def label(color: str | None, size: str | None) -> str:
-    """How a variant is named in a reply: "black, size 42"."""
-    parts = [color] if color else []
-    if size:
-        parts.append(f"size {size}")
-    return ", ".join(parts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 
-from catalog.db.repository import ProductInfo
+from catalog.domain.products import ProductInfo, category_leaf, product_type
 from catalog.search.embedder import Embedder
 from catalog.search.semantic_index import SemanticIndex
 from catalog.search.text import product_query, sku_candidates
@@ -51,9 +51,7 @@ class Resolution:
 
 def search_text(p: ProductInfo) -> str:
     """What a product is called and what it is: the text both matchers compare against."""
-    kind = p.category.split(">")[-1].strip()
-    extra = p.attributes.get("type", "")
-    return " ".join(x for x in (p.brand or "", p.title, kind, str(extra)) if x)
+    return " ".join(x for x in (p.brand or "", p.title, category_leaf(p.category), product_type(p.attributes)) if x)
 
 
 class ProductResolver:

@@ -25,8 +25,8 @@ import numpy as np
 from catalog.search.embedder import DIMENSION, Embedder
 
 # Meta file: {"format": 3, "ids": [...], "hashes": [...], "payload": [...], "watermark"} (parallel
-# lists: twice as fast to write as an {id: hash} object at 100,000 products). Format 2 kept
-# {id: hash} and {id: payload} objects; format 1 was the bare {id: hash} object.
+# lists: twice as fast to write as an {id: hash} object at 100,000 products). A file of any
+# other format is rebuilt, like a damaged one.
 FORMAT = 3
 
 
@@ -134,19 +134,13 @@ class SemanticIndex:
         if not (self.path.exists() and meta.exists()):
             return
         try:
-            index = faiss.read_index(str(self.path))
             data = json.loads(meta.read_text())
-            watermark = None
-            if data.get("format") in (2, FORMAT):
-                watermark = dt.datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
-            if data.get("format") == FORMAT:
-                hashes = dict(zip(data["ids"], data["hashes"]))
-                payload = {pid: value for pid, value in zip(data["ids"], data["payload"]) if value is not None}
-            elif data.get("format") == 2:
-                hashes = {int(k): v for k, v in data["hashes"].items()}
-                payload = {int(k): v for k, v in data.get("payload", {}).items()}
-            else:  # format 1: {id: hash}
-                hashes, payload = {int(k): v for k, v in data.items()}, {}
+            if data.get("format") != FORMAT:
+                return
+            index = faiss.read_index(str(self.path))
+            watermark = dt.datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
+            hashes = dict(zip(data["ids"], data["hashes"]))
+            payload = {pid: value for pid, value in zip(data["ids"], data["payload"]) if value is not None}
         except (RuntimeError, ValueError, OSError, KeyError, TypeError, AttributeError):
             return  # a damaged index is rebuilt, not trusted
         if index.ntotal == len(hashes) and index.d == DIMENSION:
