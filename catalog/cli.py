@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     eta = sub.add_parser("set-eta", help="move a purchase order's ETA; customers told an earlier date get a delay notice")
     eta.add_argument("reference")
     eta.add_argument("date", help="new ETA, YYYY-MM-DD")
-    disp = sub.add_parser("dispatch", help="send queued customer messages (log dispatcher)")
+    disp = sub.add_parser("dispatch", help="write queued customer messages to the log (channels without a sender)")
     disp.add_argument("--once", action="store_true", help="one batch, then exit (default: keep polling)")
     disp.add_argument("--batch", type=int, default=100)
     disp.add_argument("--worker-id", default=None)
@@ -113,21 +113,28 @@ def _substitutes(url: str, sku: str, k: int, color: str | None, size: str | None
 
     from catalog.services.substitutes import UnknownSku, find_substitutes
     from catalog.uow import UnitOfWork
+    from catalog.wording.substitutes import reason_text
 
     try:
         found = find_substitutes(UnitOfWork(url), sku, k=k, color=color, size=size)
     except UnknownSku:
         print(f"error: no product has the sku {sku!r}", file=sys.stderr)
         return 1
+    today = dt.date.today()
     if as_json:
-        print(json.dumps([s.as_dict() for s in found], ensure_ascii=False, indent=2))
+        print(json.dumps([{
+            "sku": s.sku, "product_id": s.product_id, "title": s.title, "brand": s.brand, "score": round(s.score, 4),
+            "reason": reason_text(s.reason, today), "available": s.available, "preorder": s.preorder,
+            "price": str(s.price) if s.price is not None else None, "currency": s.currency, "color": s.color,
+            "size": s.size, "eta": s.eta.isoformat() if s.eta else None, "same_item": s.same_item,
+        } for s in found], ensure_ascii=False, indent=2))
         return 0
     if not found:
         print(f"no substitutes for {sku} can be sold now")
         return 0
     for i, s in enumerate(found, 1):
         mark = " [pre-order]" if s.preorder else ""
-        print(f"{i}. {s.sku}  {s.title}{mark}  (score {s.score:.3f})\n   {s.reason}")
+        print(f"{i}. {s.sku}  {s.title}{mark}  (score {s.score:.3f})\n   {reason_text(s.reason, today)}")
     return 0
 
 
@@ -209,13 +216,15 @@ def _dispatch(url: str, once: bool, batch: int, worker_id: str | None, exclude: 
     import socket
     import time
 
-    from catalog.services.outbox import LogDispatcher, dispatch_once
+    from catalog.domain.statuses import Channel
+    from catalog.services.outbox import dispatch_once
     from catalog.uow import UnitOfWork
 
-    logging.getLogger("catalog.services.outbox").setLevel(logging.INFO)
     logging.getLogger().setLevel(logging.INFO)
     worker = worker_id or f"{socket.gethostname()}:{os.getpid()}"
     dispatcher = LogDispatcher()
+    # Email has no sender yet: its messages wait in the outbox for one, never "sent" to a log.
+    exclude = [*exclude, Channel.EMAIL]
     total_sent = total_failed = 0
     try:
         while True:
@@ -229,6 +238,20 @@ def _dispatch(url: str, once: bool, batch: int, worker_id: str | None, exclude: 
         pass
     print(f"dispatched {total_sent} messages; {total_failed} failed (will be retried)")
     return 0 if total_failed == 0 else 1
+
+
+class LogDispatcher:
+    """Writes each message to the log: what `catalog dispatch` does for channels no sender
+    can reach (a REST client has no way to be pushed to)."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger("catalog.dispatch")
+
+    def send(self, message) -> None:
+        from catalog.wording.notices import notice_text
+
+        self.logger.info("[%s -> %s] %s: %s", message.channel, message.recipient, message.kind,
+                         notice_text(message.kind, message.payload, message.body))
 
 
 def _expire_holds(url: str) -> int:
@@ -272,7 +295,7 @@ def _seed(url: str, today: dt.date, if_empty: bool) -> int:
 
     if if_empty:
         with UnitOfWork(url) as uow:
-            count, _ = uow.catalog.version()
+            count = uow.catalog.product_count()
         if count:
             print(f"database already has {count} products; not seeding")
             return 0

@@ -5,34 +5,40 @@ many as there are units: each gets one unit held for them for `hold_for`, and th
 alert is queued in the outbox in the same transaction (so an alert exists exactly when
 its hold does). A subscription is notified once; when a hold expires unused its unit
 goes to the next subscriber in line (`expire_holds`).
+
+The queued alert carries what it is about (product, variant, until when the unit is
+held); the channel's sender words it (catalog.wording.notices).
 """
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
-from catalog.db.orm import Product, Reservation, RestockSubscription, StockHold, Variant, utcnow
+from catalog.db.orm import Product, Reservation, RestockSubscription, StockHold, Variant
+from catalog.clock import utcnow
 from catalog.domain.reservations import allocate_in_order
-from catalog.domain.variants import label
+from catalog.domain.statuses import HoldStatus, MessageKind, ReservationStatus, SubscriptionStatus
+from catalog.policy import restock_hold
 from catalog.services.outbox import enqueue_many, enqueue_values
 from catalog.uow import UnitOfWork
 
-DEFAULT_HOLD = dt.timedelta(hours=4)
 
-
-def hold_time() -> dt.timedelta:
-    """How long an alerted customer's unit is held: `restock_hold_hours` in the policy file."""
-    from catalog.policy import PolicyStore
-
-    policies = PolicyStore().get()
-    return dt.timedelta(hours=float(policies.restock_hold_hours)) if policies else DEFAULT_HOLD
+class AlertProblem(enum.Enum):
+    NO_RECIPIENT = "no_recipient"  # nowhere to send the alert
+    UNKNOWN_ITEM = "unknown_item"  # no variant with that sku
+    UNKNOWN_PRODUCT = "unknown_product"
 
 
 class AlertError(ValueError):
-    """The request cannot be carried out; the message says why, in words for a shopper."""
+    """The subscription cannot be made; `problem` says why."""
+
+    def __init__(self, problem: AlertProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class Subscription:
     product_id: int
     product_title: str
     sku: str | None  # None: any variant of the product
-    status: str
+    status: SubscriptionStatus
     created_at: dt.datetime
 
 
@@ -58,30 +64,32 @@ def subscribe(
     """Subscribe to a product (any variant) or one variant (by sku). Subscribing twice is one subscription."""
     channel, recipient = (channel or "").strip()[:32], (recipient or "").strip()[:200]
     if not channel or not recipient:
-        raise AlertError("I need to know where to send the alert.")
+        raise AlertError(AlertProblem.NO_RECIPIENT)
     with uow:
         uow.begin_write()
         variant = None
         if sku:
             variant = uow.session.execute(select(Variant).where(Variant.sku_key == sku.strip().upper()[:64])).scalar_one_or_none()
             if variant is None:
-                raise AlertError("I couldn't find that item.")
+                raise AlertError(AlertProblem.UNKNOWN_ITEM)
             product_id = variant.product_id
         product = uow.session.get(Product, product_id) if product_id is not None else None
         if product is None:
-            raise AlertError("I couldn't find that product.")
+            raise AlertError(AlertProblem.UNKNOWN_PRODUCT)
         existing = uow.session.execute(select(RestockSubscription).where(
             RestockSubscription.customer_id == customer_id, RestockSubscription.product_id == product.id,
             RestockSubscription.variant_id.is_(None) if variant is None else RestockSubscription.variant_id == variant.id,
-            RestockSubscription.status == "active",
+            RestockSubscription.status == SubscriptionStatus.ACTIVE,
         )).scalars().first()
         sub = existing or RestockSubscription(customer_id=customer_id, product_id=product.id,
                                               variant_id=variant.id if variant else None, channel=channel,
-                                              recipient=recipient, status="active", created_at=utcnow())
+                                              recipient=recipient, status=SubscriptionStatus.ACTIVE,
+                                              created_at=utcnow())
         if existing is None:
             uow.session.add(sub)
             uow.session.flush()
-        view = Subscription(sub.id, product.id, product.title, variant.sku if variant else None, sub.status, sub.created_at)
+        view = Subscription(sub.id, product.id, product.title, variant.sku if variant else None,
+                            SubscriptionStatus(sub.status), sub.created_at)
         uow.commit()
     return view
 
@@ -92,24 +100,30 @@ def list_subscriptions(uow: UnitOfWork, customer_id: int) -> list[Subscription]:
             select(RestockSubscription, Product.title, Variant.sku)
             .join(Product, RestockSubscription.product_id == Product.id)
             .outerjoin(Variant, RestockSubscription.variant_id == Variant.id)
-            .where(RestockSubscription.customer_id == customer_id, RestockSubscription.status == "active")
+            .where(RestockSubscription.customer_id == customer_id,
+                   RestockSubscription.status == SubscriptionStatus.ACTIVE)
             .order_by(RestockSubscription.id)
         ).all()
-        return [Subscription(s.id, s.product_id, title, sku, s.status, s.created_at) for s, title, sku in rows]
+        return [Subscription(s.id, s.product_id, title, sku, SubscriptionStatus(s.status), s.created_at)
+                for s, title, sku in rows]
 
 
 def unsubscribe(uow: UnitOfWork, customer_id: int, subscription_id: int) -> bool:
     """Cancel one's own subscription; False when there is no such active subscription of theirs."""
     with uow:
         uow.begin_write()
-        done = uow.session.execute(
-            update(RestockSubscription)
-            .where(RestockSubscription.id == subscription_id, RestockSubscription.customer_id == customer_id,
-                   RestockSubscription.status == "active")
-            .values(status="cancelled").execution_options(synchronize_session=False)
-        ).rowcount
+        done = cancel_subscriptions(uow, RestockSubscription.id == subscription_id,
+                                    RestockSubscription.customer_id == customer_id)
         uow.commit()
     return bool(done)
+
+
+def cancel_subscriptions(uow: UnitOfWork, *where) -> int:
+    """In the caller's transaction: end the active subscriptions matching `where`; returns how many."""
+    return uow.session.execute(
+        update(RestockSubscription).where(*where, RestockSubscription.status == SubscriptionStatus.ACTIVE)
+        .values(status=SubscriptionStatus.CANCELLED).execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def on_stock_arrived(
@@ -131,12 +145,12 @@ def alert_in_session(
     if not variants:
         return ArrivalReport(0, 0)
     available = uow.promises.available([v.id for v in variants], now)
-    until = now + (hold_for or hold_time())
+    until = now + (hold_for or restock_hold())
     titles = dict(uow.session.execute(
         select(Product.id, Product.title).where(Product.id.in_({v.product_id for v in variants}))).all())
     holds, messages, notified = [], [], []
     for v in variants:
-        units = available.get(v.id, 0)
+        units = available[v.id]
         if units <= 0:
             continue
         # Backorders were promised before anyone asked for an alert: they are served first.
@@ -145,15 +159,15 @@ def alert_in_session(
         if units <= 0:
             continue
         holding = set(uow.session.execute(select(StockHold.customer_id).where(
-            StockHold.variant_id == v.id, StockHold.status == "active", StockHold.expires_at > now)).scalars())
+            StockHold.variant_id == v.id, StockHold.status == HoldStatus.ACTIVE, StockHold.expires_at > now)).scalars())
         subs = uow.session.execute(
             select(RestockSubscription.id, RestockSubscription.customer_id, RestockSubscription.channel,
                    RestockSubscription.recipient)
-            .where(RestockSubscription.status == "active", RestockSubscription.product_id == v.product_id,
+            .where(RestockSubscription.status == SubscriptionStatus.ACTIVE,
+                   RestockSubscription.product_id == v.product_id,
                    (RestockSubscription.variant_id == v.id) | RestockSubscription.variant_id.is_(None))
             .order_by(RestockSubscription.created_at, RestockSubscription.id)
         ).all()
-        name = " ".join(part for part in (titles.get(v.product_id, ""), f"({label(v.color, v.size)})" if label(v.color, v.size) else "") if part)
         for sub_id, customer_id, channel, recipient in subs:
             if units <= 0:
                 break
@@ -163,12 +177,11 @@ def alert_in_session(
             holding.add(customer_id)
             units -= 1
             holds.append(dict(variant_id=v.id, customer_id=customer_id, subscription_id=sub_id, quantity=1,
-                              status="active", expires_at=until, created_at=now))
-            body = (f"Good news: {name} is back in stock. One is held for you until "
-                    f"{until.strftime('%H:%M')} UTC on {until.day} {until.strftime('%b')}.")
+                              status=HoldStatus.ACTIVE, expires_at=until, created_at=now))
             messages.append(enqueue_values(
-                customer_id, channel, recipient, "restock_alert", body,
-                {"sku": v.sku, "product_id": v.product_id, "held_until": until.isoformat(timespec="minutes"),
+                customer_id, channel, recipient, MessageKind.RESTOCK_ALERT,
+                {"sku": v.sku, "product_id": v.product_id, "product": titles.get(v.product_id, ""),
+                 "color": v.color, "size": v.size, "held_until": until.isoformat(timespec="minutes"),
                  "subscription_id": sub_id},
                 f"restock:{sub_id}", now))
     if holds:
@@ -176,7 +189,7 @@ def alert_in_session(
     for start in range(0, len(notified), 5000):
         uow.session.execute(
             update(RestockSubscription).where(RestockSubscription.id.in_(notified[start:start + 5000]))
-            .values(status="notified", notified_at=now).execution_options(synchronize_session=False))
+            .values(status=SubscriptionStatus.NOTIFIED, notified_at=now).execution_options(synchronize_session=False))
     queued = enqueue_many(uow.session, messages)
     return ArrivalReport(queued, len(holds))
 
@@ -185,7 +198,7 @@ def allocate_waiting(uow: UnitOfWork, source, units: int) -> int:
     """Set `units` aside for active reservations matching `source`, in order of id; returns units given."""
     if units <= 0:
         return 0
-    waiting = uow.session.execute(select(Reservation).where(source, Reservation.status == "active")
+    waiting = uow.session.execute(select(Reservation).where(source, Reservation.status == ReservationStatus.ACTIVE)
                                   .order_by(Reservation.id)).scalars().all()
     by_id = {r.id: r for r in waiting}
     given = 0
@@ -193,7 +206,7 @@ def allocate_waiting(uow: UnitOfWork, source, units: int) -> int:
         r = by_id[rid]
         r.quantity_allocated += take
         if r.quantity_allocated == r.quantity:
-            r.status = "allocated"
+            r.status = ReservationStatus.ALLOCATED
         given += take
     uow.session.flush()
     return given
@@ -205,10 +218,10 @@ def expire_holds(uow: UnitOfWork, now: dt.datetime | None = None, hold_for: dt.t
     with uow:
         uow.begin_write()
         rows = uow.session.execute(select(StockHold.id, StockHold.variant_id).where(
-            StockHold.status == "active", StockHold.expires_at <= now)).all()
+            StockHold.status == HoldStatus.ACTIVE, StockHold.expires_at <= now)).all()
         if rows:
             uow.session.execute(update(StockHold).where(StockHold.id.in_([r[0] for r in rows]))
-                                .values(status="expired").execution_options(synchronize_session=False))
+                                .values(status=HoldStatus.EXPIRED).execution_options(synchronize_session=False))
         report = alert_in_session(uow, {r[1] for r in rows}, now, hold_for) if rows else ArrivalReport(0, 0)
         uow.commit()
     return len(rows), report

@@ -16,21 +16,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from catalog.db.orm import (
-    ChannelIdentity,
-    Order,
-    OrderAccessAttempt,
-    OrderLine,
-    PurchaseOrder,
-    PurchaseOrderLine,
-    Variant,
-    utcnow,
-)
+from catalog.db.orm import ChannelIdentity, Order, OrderAccessAttempt, OrderLine, Variant
+from catalog.clock import utcnow
 from catalog.domain.access import WINDOW, Failures, is_rate_limited, normalise_email, normalise_order_number
 from catalog.domain.ledger import cents
+from catalog.domain.reservations import earliest_eta
+from catalog.domain.statuses import CANCELLABLE_LINES, OrderLineStatus, OrderStatus
 from catalog.uow import UnitOfWork
-
-CANCELLABLE = ("pending", "packed", "waiting_stock")
 
 
 @dataclass(frozen=True)
@@ -50,8 +42,7 @@ class Access(str, enum.Enum):
 
 class AccessDenied(PermissionError):
     def __init__(self, access: Access) -> None:
-        super().__init__("too many attempts; please try again later" if access is Access.RATE_LIMITED
-                         else "I couldn't match that order number with those details")
+        super().__init__(access.value)
         self.access = access
 
 
@@ -61,17 +52,30 @@ class LineStatus:
     sku: str
     quantity: int
     unit_price: Decimal
-    status: str  # shipped | packed | waiting_stock | pending | cancelled
+    status: OrderLineStatus
     expected: dt.date | None  # for waiting_stock: the earliest open purchase order's date
 
 
 @dataclass(frozen=True)
-class OrderStatus:
+class OrderView:
     order_id: int
     number: str
-    status: str
+    status: OrderStatus
     currency: str
     lines: tuple[LineStatus, ...]
+
+    @property
+    def cancellable(self) -> tuple[LineStatus, ...]:
+        return tuple(line for line in self.lines if line.status in CANCELLABLE_LINES)
+
+    @property
+    def waiting(self) -> tuple[LineStatus, ...]:
+        """Lines waiting for stock (out of stock when ordered)."""
+        return tuple(line for line in self.lines if line.status == OrderLineStatus.WAITING_STOCK)
+
+    @property
+    def cancelled(self) -> tuple[LineStatus, ...]:
+        return tuple(line for line in self.lines if line.status == OrderLineStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,8 @@ def _proof_matches(uow: UnitOfWork, order: Order, proof: OrderProof) -> bool:
     return False
 
 
-def _verified(uow: UnitOfWork, proof: OrderProof, now: dt.datetime | None) -> Order:
+def verified_order(uow: UnitOfWork, proof: OrderProof, now: dt.datetime | None) -> Order:
+    """The proven order, inside the caller's write transaction; raises AccessDenied."""
     access, order = verify(uow, proof, now)
     if order is None:
         uow.commit()  # the failed attempt must count even though we refuse
@@ -135,28 +140,24 @@ def check_access(uow: UnitOfWork, proof: OrderProof, now: dt.datetime | None = N
         return access
 
 
-def order_status(uow: UnitOfWork, proof: OrderProof, now: dt.datetime | None = None) -> OrderStatus:
+def order_status(uow: UnitOfWork, proof: OrderProof, now: dt.datetime | None = None) -> OrderView:
     """Status of every line, with the expected date for lines waiting for stock. Raises AccessDenied."""
     with uow:
         uow.begin_write()
-        order = _verified(uow, proof, now)
+        order = verified_order(uow, proof, now)
         view = _status(uow, order)
         uow.commit()
         return view
 
 
-def _status(uow: UnitOfWork, order: Order) -> OrderStatus:
+def _status(uow: UnitOfWork, order: Order) -> OrderView:
     lines = uow.session.execute(select(OrderLine, Variant.sku).join(Variant, OrderLine.variant_id == Variant.id)
                                 .where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
-    etas = dict(uow.session.execute(
-        select(PurchaseOrderLine.variant_id, func.min(PurchaseOrderLine.eta))
-        .join(PurchaseOrder, PurchaseOrderLine.purchase_order_id == PurchaseOrder.id)
-        .where(PurchaseOrderLine.variant_id.in_([line.variant_id for line, _ in lines]),
-               PurchaseOrderLine.status == "open", PurchaseOrder.status == "open")
-        .group_by(PurchaseOrderLine.variant_id)).all()) if lines else {}
-    return OrderStatus(order.id, order.number, order.status, order.currency, tuple(
-        LineStatus(line.id, sku, line.quantity, line.unit_price, line.status,
-                   etas.get(line.variant_id) if line.status == "waiting_stock" else None)
+    incoming = uow.promises.open_lines(line.variant_id for line, _ in lines)
+    return OrderView(order.id, order.number, OrderStatus(order.status), order.currency, tuple(
+        LineStatus(line.id, sku, line.quantity, line.unit_price, OrderLineStatus(line.status),
+                   earliest_eta(o for o in incoming if o.variant_id == line.variant_id)
+                   if line.status == OrderLineStatus.WAITING_STOCK else None)
         for line, sku in lines))
 
 
@@ -165,20 +166,17 @@ def cancel_order(uow: UnitOfWork, proof: OrderProof, only_out_of_stock: bool = F
     """Cancel the whole order (every line not shipped yet) or only its lines waiting for stock."""
     with uow:
         uow.begin_write()
-        order = _verified(uow, proof, now)
+        order = verified_order(uow, proof, now)
         order = uow.session.execute(select(Order).where(Order.id == order.id).with_for_update()).scalar_one()
-        wanted = ("waiting_stock",) if only_out_of_stock else CANCELLABLE
         before = _status(uow, order)
         lines = {line.id: line for line in order.lines}
-        cancelled = []
-        for view in before.lines:
-            if view.status in wanted:
-                lines[view.line_id].status = "cancelled"
-                cancelled.append(view)
-        if all(line.status == "cancelled" for line in order.lines):
-            order.status = "cancelled"
+        cancelled = before.waiting if only_out_of_stock else before.cancellable
+        for view in cancelled:
+            lines[view.line_id].status = OrderLineStatus.CANCELLED
+        if all(line.status == OrderLineStatus.CANCELLED for line in order.lines):
+            order.status = OrderStatus.CANCELLED
         uow.session.flush()
-        kept = tuple(v for v in before.lines if v.status == "shipped" and not only_out_of_stock)
+        kept = tuple(v for v in before.lines if v.status == OrderLineStatus.SHIPPED and not only_out_of_stock)
         amount = cents(sum((v.unit_price * v.quantity for v in cancelled), Decimal("0")))
         uow.commit()
         return CancelResult(order.id, tuple(cancelled), kept, amount)

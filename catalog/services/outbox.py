@@ -1,7 +1,9 @@
 """Transactional outbox: messages are rows written with the change they report, sent later.
 
-`enqueue` runs inside the caller's transaction, so a restock alert exists exactly when
-its hold exists. `dispatch_once` claims a batch atomically (PostgreSQL: SELECT ... FOR
+`enqueue_many` runs inside the caller's transaction, so a restock alert exists exactly
+when its hold exists. A message is its `kind` and `payload` (the facts: which product,
+which date); each channel's sender words it with catalog.wording.notices. Only text a
+person wrote (a staff reply) travels as `body`. `dispatch_once` claims a batch atomically (PostgreSQL: SELECT ... FOR
 UPDATE SKIP LOCKED; SQLite: a conditional UPDATE under BEGIN IMMEDIATE), sends outside
 the transaction, then marks each message sent only if this worker still holds the claim.
 Two dispatchers therefore never send one message twice while claims are live; a worker
@@ -11,18 +13,18 @@ that dies mid-batch leaves claims that expire after `lease` and are retried
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from dataclasses import dataclass, field
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from catalog.db.orm import OutboxMessage, utcnow
+from catalog.db.orm import ChannelIdentity, OutboxMessage
+from catalog.clock import utcnow
+from catalog.domain.statuses import OutboxStatus
 from catalog.uow import UnitOfWork
 
-log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 
@@ -34,7 +36,7 @@ class OutgoingMessage:
     channel: str
     recipient: str
     kind: str
-    body: str
+    body: str  # words a person wrote (staff replies); empty for notices worded from `payload`
     payload: dict[str, Any]
     attempts: int
 
@@ -45,23 +47,13 @@ class Dispatcher(Protocol):
     def send(self, message: OutgoingMessage) -> None: ...
 
 
-class LogDispatcher:
-    """Writes every message to the log: the stand-in until real channels plug in."""
-
-    def __init__(self, logger: logging.Logger | None = None) -> None:
-        self.logger = logger or log
-
-    def send(self, message: OutgoingMessage) -> None:
-        self.logger.info("[%s -> %s] %s: %s", message.channel, message.recipient, message.kind, message.body)
-
-
 def enqueue_values(
-    customer_id: int | None, channel: str, recipient: str, kind: str, body: str, payload: dict[str, Any],
-    dedupe_key: str, now: dt.datetime,
+    customer_id: int | None, channel: str, recipient: str, kind: str, payload: dict[str, Any],
+    dedupe_key: str, now: dt.datetime, body: str = "",
 ) -> dict[str, Any]:
     return dict(customer_id=customer_id, channel=channel, recipient=recipient, kind=kind, body=body,
-                payload=payload, dedupe_key=dedupe_key[:200], status="pending", attempts=0, available_at=now,
-                created_at=now)
+                payload=payload, dedupe_key=dedupe_key[:200], status=OutboxStatus.PENDING, attempts=0,
+                available_at=now, created_at=now)
 
 
 def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
@@ -83,9 +75,18 @@ def enqueue_many(session: Session, rows: list[dict[str, Any]]) -> int:
     return total
 
 
-def enqueue(session: Session, **values: Any) -> int:
-    values.setdefault("now", utcnow())
-    return enqueue_many(session, [enqueue_values(**values)])
+def queue_message(uow: UnitOfWork, channel: str, recipient: str, kind: str, body: str, payload: dict[str, Any],
+                  dedupe_key: str) -> bool:
+    """Queue a message a person wrote for a chat (e.g. a staff reply to Telegram), in order
+    with that chat's other messages. False when the same key was queued before."""
+    channel, recipient = channel[:32], recipient[:200]
+    with uow:
+        customer_id = uow.session.execute(select(ChannelIdentity.customer_id).where(
+            ChannelIdentity.channel == channel, ChannelIdentity.external_id == recipient)).scalar()
+        queued = enqueue_many(uow.session, [enqueue_values(customer_id, channel, recipient, kind, payload, dedupe_key,
+                                                           utcnow(), body=body)])
+        uow.commit()
+    return queued > 0
 
 
 @dataclass
@@ -123,7 +124,7 @@ def dispatch_once(
 def claim(uow: UnitOfWork, worker_id: str, batch: int, now: dt.datetime, lease: dt.timedelta = DEFAULT_LEASE,
           channels: Collection[str] | None = None, exclude: Collection[str] = ()) -> list[OutgoingMessage]:
     """Take up to `batch` due messages for this worker, oldest first, until `lease` runs out."""
-    due = [OutboxMessage.status == "pending", OutboxMessage.available_at <= now,
+    due = [OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.available_at <= now,
            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)]
     if channels is not None:
         due.append(OutboxMessage.channel.in_(list(channels)))
@@ -159,8 +160,8 @@ def mark_sent(uow: UnitOfWork, message_id: int, worker_id: str, external_id: str
     with uow:
         done = uow.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == worker_id,
-                                        OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=utcnow(), claimed_until=None, external_id=external_id)
+                                        OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SENT, sent_at=utcnow(), claimed_until=None, external_id=external_id)
             .execution_options(synchronize_session=False)
         ).rowcount
         uow.commit()
@@ -177,7 +178,7 @@ def record_failure(uow: UnitOfWork, message: OutgoingMessage, worker_id: str, er
         uow.session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.claimed_by == worker_id)
             .values(attempts=attempts, last_error=error[:2000], claimed_by=None, claimed_until=None,
-                    status="failed" if attempts >= MAX_ATTEMPTS else "pending",
+                    status=OutboxStatus.FAILED if attempts >= MAX_ATTEMPTS else OutboxStatus.PENDING,
                     available_at=due)
             .execution_options(synchronize_session=False)
         )
@@ -197,7 +198,7 @@ def release(uow: UnitOfWork, message_ids: Collection[int], worker_id: str,
     with uow:
         n = uow.session.execute(
             update(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.claimed_by == worker_id,
-                                        OutboxMessage.status == "pending")
+                                        OutboxMessage.status == OutboxStatus.PENDING)
             .values(**values).execution_options(synchronize_session=False)
         ).rowcount
         uow.commit()
@@ -205,8 +206,6 @@ def release(uow: UnitOfWork, message_ids: Collection[int], worker_id: str,
 
 
 def pending_count(uow: UnitOfWork) -> int:
-    from sqlalchemy import func
-
     with uow:
-        return int(uow.session.execute(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")).scalar_one())
+        return int(uow.session.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.PENDING)).scalar_one())

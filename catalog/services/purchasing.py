@@ -5,7 +5,8 @@ allocates the new units to waiting pre-orders of each line and then to backorder
 the variant, first come first served, and finally alerts restock subscribers for
 whatever is still free: all in one transaction, so the outbox holds exactly the
 alerts for units that really exist. `set_eta` moves a purchase order's date and
-queues a delay notice for every reservation whose promised date it passes.
+queues a delay notice for every reservation whose promised date it passes (to the
+customer's chat, else their email address, where it waits until email can be sent).
 """
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from sqlalchemy import select
 
 from catalog.db.bulk_import import main_location_id
 from catalog.db.orm import (
+    ChannelIdentity,
+    Customer,
     PurchaseOrder,
     PurchaseOrderLine,
     Reservation,
     StockLevel,
     StockMovement,
     Variant,
-    utcnow,
 )
-from catalog.domain.reservations import due_text
+from catalog.clock import utcnow
+from catalog.domain.statuses import Channel, MessageKind, PurchaseOrderStatus, ReservationStatus
 from catalog.services.alerts import alert_in_session, allocate_waiting
 from catalog.services.outbox import enqueue_many, enqueue_values
 from catalog.uow import UnitOfWork
@@ -40,7 +43,7 @@ class ReceiveReport:
     received: dict[str, int] = field(default_factory=dict)  # sku -> units booked in
     allocated: int = 0  # units set aside for waiting pre-orders and backorders
     alerts_queued: int = 0
-    po_status: str = "open"
+    po_status: PurchaseOrderStatus = PurchaseOrderStatus.OPEN
 
 
 @dataclass
@@ -55,7 +58,7 @@ def _lock_po(uow: UnitOfWork, reference: str) -> PurchaseOrder:
     po = uow.session.execute(select(PurchaseOrder).where(PurchaseOrder.reference == ref).with_for_update()).scalar_one_or_none()
     if po is None:
         raise PurchasingError(f"no purchase order with reference {ref!r}")
-    if po.status != "open":
+    if po.status != PurchaseOrderStatus.OPEN:
         raise PurchasingError(f"purchase order {ref} is {po.status}, not open")
     return po
 
@@ -71,7 +74,7 @@ def receive_purchase_order(
         uow.begin_write()
         po = _lock_po(uow, reference)
         lines = uow.session.execute(select(PurchaseOrderLine).where(
-            PurchaseOrderLine.purchase_order_id == po.id, PurchaseOrderLine.status == "open"
+            PurchaseOrderLine.purchase_order_id == po.id, PurchaseOrderLine.status == PurchaseOrderStatus.OPEN
         ).order_by(PurchaseOrderLine.id)).scalars().all()
         if not lines:
             raise PurchasingError(f"purchase order {po.reference} has no open lines")
@@ -95,16 +98,16 @@ def receive_purchase_order(
                 continue
             line.quantity_received += units
             if line.quantity_received == line.quantity:
-                line.status = "received"
+                line.status = PurchaseOrderStatus.RECEIVED
             _add_on_hand(uow, variant.id, location, units, po.reference)
             report.received[variant.sku] = report.received.get(variant.sku, 0) + units
             report.allocated += _allocate(uow, variant.id, line.id, units)
             touched.append(variant.id)
         if not touched:
             raise PurchasingError("nothing to receive: every quantity was 0")
-        if all(line.status != "open" for line in lines):
-            po.status = "received"
-        report.po_status = po.status
+        if all(line.status != PurchaseOrderStatus.OPEN for line in lines):
+            po.status = PurchaseOrderStatus.RECEIVED
+        report.po_status = PurchaseOrderStatus(po.status)
         uow.session.flush()
         report.alerts_queued = alert_in_session(uow, touched, now, hold_for).alerts_queued
         uow.commit()
@@ -140,7 +143,8 @@ def set_eta(uow: UnitOfWork, reference: str, new_eta: dt.date, now: dt.datetime 
         uow.begin_write()
         po = _lock_po(uow, reference)
         lines = uow.session.execute(select(PurchaseOrderLine).where(
-            PurchaseOrderLine.purchase_order_id == po.id, PurchaseOrderLine.status == "open")).scalars().all()
+            PurchaseOrderLine.purchase_order_id == po.id,
+            PurchaseOrderLine.status == PurchaseOrderStatus.OPEN)).scalars().all()
         if not lines:
             raise PurchasingError(f"purchase order {po.reference} has no open lines")
         report = EtaReport(po.reference)
@@ -148,33 +152,28 @@ def set_eta(uow: UnitOfWork, reference: str, new_eta: dt.date, now: dt.datetime 
         skus = dict(uow.session.execute(select(Variant.id, Variant.sku).where(
             Variant.id.in_([line.variant_id for line in lines]))).all())
         messages = []
-        from catalog.db.orm import ChannelIdentity, Customer
-
         for line in lines:
             report.old[skus[line.variant_id]] = line.eta
             line.eta = new_eta
             late = uow.session.execute(select(Reservation).where(
-                Reservation.purchase_order_line_id == line.id, Reservation.status == "active",
+                Reservation.purchase_order_line_id == line.id, Reservation.status == ReservationStatus.ACTIVE,
                 (Reservation.promised_eta.is_(None)) | (Reservation.promised_eta < new_eta),
             ).order_by(Reservation.id)).scalars().all()
             for r in late:
                 identity = uow.session.execute(select(ChannelIdentity.channel, ChannelIdentity.external_id).where(
                     ChannelIdentity.customer_id == r.customer_id).order_by(ChannelIdentity.id)).first()
-                channel, recipient = identity if identity else ("email", uow.session.execute(
+                channel, recipient = identity if identity else (Channel.EMAIL, uow.session.execute(
                     select(Customer.email).where(Customer.id == r.customer_id)).scalar_one() or "")
                 told = r.promised_eta
-                body = (f"Your pre-order of {skus[line.variant_id]} is delayed: it is now due around "
-                        f"{due_text(new_eta)} (we said {due_text(told)}). You can keep waiting, or cancel for a "
-                        f"full refund.")
                 messages.append(enqueue_values(
-                    r.customer_id, channel, recipient, "delay_notice", body,
+                    r.customer_id, channel, recipient, MessageKind.DELAY_NOTICE,
                     {"reservation_id": r.id, "sku": skus[line.variant_id], "new_eta": new_eta.isoformat(),
                      "previous_eta": told.isoformat() if told else None, "choices": ["wait", "cancel_full_refund"]},
                     f"delay:{r.id}:{new_eta.isoformat()}", now))
                 r.promised_eta = new_eta
             # Good news needs no notice, but "show my reservations" must give the new date.
             for r in uow.session.execute(select(Reservation).where(
-                    Reservation.purchase_order_line_id == line.id, Reservation.status == "active",
+                    Reservation.purchase_order_line_id == line.id, Reservation.status == ReservationStatus.ACTIVE,
                     Reservation.promised_eta > new_eta)).scalars():
                 r.promised_eta = new_eta
         report.notices_queued = enqueue_many(uow.session, messages)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from catalog.db.orm import ChannelIdentity, OutboxMessage, RestockSubscription, utcnow
+from catalog.clock import utcnow
+from catalog.db.orm import ChannelIdentity, OutboxMessage, RestockSubscription
+from catalog.domain.statuses import UNSOLICITED_KINDS, OutboxStatus
+from catalog.services.alerts import cancel_subscriptions
 from catalog.uow import UnitOfWork
 
-# Messages that exist only because the shopper asked to be told (stopped by /stop and by a
-# block); notices about their own pre-orders and orders are service messages and stay.
-UNSOLICITED_KINDS = ("restock_alert",)
+BLOCKED = "unreachable: the chat blocked the bot"
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,13 @@ def stop_alerts(uow: UnitOfWork, channel: str, recipient: str, reason: str = "st
     """End this chat's back-in-stock alerts and drop the unsolicited messages queued for it."""
     with uow:
         uow.begin_write()
-        ended = uow.session.execute(
-            update(RestockSubscription)
-            .where(RestockSubscription.channel == channel, RestockSubscription.recipient == recipient,
-                   RestockSubscription.status == "active")
-            .values(status="cancelled").execution_options(synchronize_session=False)
-        ).rowcount
+        ended = cancel_subscriptions(uow, RestockSubscription.channel == channel,
+                                     RestockSubscription.recipient == recipient)
         dropped = uow.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-                   OutboxMessage.status == "pending", OutboxMessage.kind.in_(UNSOLICITED_KINDS))
-            .values(status="failed", last_error=reason, claimed_by=None, claimed_until=None)
+                   OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.kind.in_(UNSOLICITED_KINDS))
+            .values(status=OutboxStatus.FAILED, last_error=reason, claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False)
         ).rowcount
         uow.commit()
@@ -56,12 +53,12 @@ def mark_unreachable(uow: UnitOfWork, channel: str, recipient: str) -> Stopped:
         dropped = uow.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.channel == channel, OutboxMessage.recipient == recipient,
-                   OutboxMessage.status == "pending")
-            .values(status="failed", last_error="unreachable: the chat blocked the bot", claimed_by=None,
+                   OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.FAILED, last_error=BLOCKED, claimed_by=None,
                     claimed_until=None).execution_options(synchronize_session=False)
         ).rowcount
         uow.commit()
-    stopped = stop_alerts(uow, channel, recipient, "unreachable: the chat blocked the bot")
+    stopped = stop_alerts(uow, channel, recipient, BLOCKED)
     return Stopped(stopped.alerts_ended, dropped + stopped.messages_dropped)
 
 
@@ -72,10 +69,3 @@ def mark_reachable(uow: UnitOfWork, channel: str, recipient: str) -> None:
                                           ChannelIdentity.unreachable_at.is_not(None))
             .values(unreachable_at=None).execution_options(synchronize_session=False))
         uow.commit()
-
-
-def is_unreachable(uow: UnitOfWork, channel: str, recipient: str) -> bool:
-    with uow:
-        return uow.session.execute(
-            select(ChannelIdentity.id).where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == recipient,
-                                             ChannelIdentity.unreachable_at.is_not(None))).first() is not None

@@ -7,6 +7,7 @@ order row is locked first; the unique index is the last line of defence). Capped
 nothing is paid beyond each line's price or the order's paid total minus everything
 refunded, credited or pending. Refunds above the policy's `refund_approval_threshold`
 are held as `refund_pending` with a handoff ticket until staff approve or reject them.
+Results are outcomes; catalog.wording.refunds says them.
 """
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from catalog.db.orm import HandoffTicket, LedgerEntry, Order, OrderLine, utcnow
-from catalog.domain.ledger import REFUND_TIME, Entry, amount_to_return, cents, needs_approval, refundable, store_credit_bonus
-from catalog.policy import PolicyStore
+from catalog.db.orm import HandoffTicket, LedgerEntry, Order, OrderLine
+from catalog.clock import utcnow
+from catalog.domain.ledger import Entry, amount_to_return, cents, needs_approval, refundable, store_credit_bonus
+from catalog.domain.statuses import LedgerKind, OrderLineStatus, TicketReason, TicketStatus
+from catalog.policy import MoneySettings, money_settings
 from catalog.services.handoff import add_ticket
-from catalog.services.orders import OrderProof, _verified
+from catalog.services.orders import OrderProof, verified_order
 from catalog.uow import UnitOfWork
 
 
@@ -45,25 +48,11 @@ class RefundResult:
     bonus: Decimal  # extra store credit on top
     currency: str
     ticket_id: int | None
-    message: str
     replayed: bool = False  # True when this answers a retry of an earlier request
 
     @property
     def credit(self) -> Decimal:
         return self.amount + self.bonus
-
-
-@dataclass(frozen=True)
-class MoneySettings:
-    bonus_percent: Decimal = Decimal("10")
-    approval_threshold: Decimal = Decimal("200")
-
-
-def settings_from_policy(store: PolicyStore | None = None) -> MoneySettings:
-    policies = (store or PolicyStore()).get()
-    if policies is None:
-        return MoneySettings()
-    return MoneySettings(policies.store_credit_bonus_percent, policies.refund_approval_threshold)
 
 
 def settle_cancelled_lines(
@@ -75,11 +64,11 @@ def settle_cancelled_lines(
     key = (idempotency_key or "").strip()[:150]
     if not key:
         raise ValueError("an idempotency key is required (one per customer decision)")
-    settings = settings or settings_from_policy()
+    settings = settings or money_settings()
     try:
         with uow:
             uow.begin_write()
-            order = _verified(uow, proof, now)
+            order = verified_order(uow, proof, now)
             result = _settle(uow, order.id, method, key, line_ids, settings, proof.conversation_id, now or utcnow())
             uow.commit()
             return result
@@ -102,7 +91,7 @@ def _settle(uow: UnitOfWork, order_id: int, method: Method, key: str, line_ids: 
     paid_by_lines = sum((cents(line.unit_price * line.quantity) for line in lines), Decimal("0"))
     order_left = refundable(entries, paid_without_entries=paid_by_lines)
     wanted = {line.id: cents(line.unit_price * line.quantity) for line in lines
-              if line.status == "cancelled" and (line_ids is None or line.id in set(line_ids))}
+              if line.status == OrderLineStatus.CANCELLED and (line_ids is None or line.id in set(line_ids))}
     used = {lid: amount_to_return({lid: total}, entries, order_left) for lid, total in wanted.items()}
     plan: list[tuple[int, Decimal]] = []
     left = order_left
@@ -113,16 +102,15 @@ def _settle(uow: UnitOfWork, order_id: int, method: Method, key: str, line_ids: 
             left -= take
     total = sum((amount for _, amount in plan), Decimal("0"))
     if total <= 0:
-        return RefundResult(Settlement.NOTHING_DUE, method, Decimal("0.00"), Decimal("0.00"), order.currency, None,
-                            "There is nothing left to refund on the cancelled items.")
+        return RefundResult(Settlement.NOTHING_DUE, method, Decimal("0.00"), Decimal("0.00"), order.currency, None)
     ticket_id = None
     if method is Method.REFUND and needs_approval(total, settings.approval_threshold):
-        kind = "refund_pending"
-        ticket_id = add_ticket(uow.session, conversation_id, "refund_approval", order.customer_id,
+        kind = LedgerKind.REFUND_PENDING
+        ticket_id = add_ticket(uow.session, conversation_id, TicketReason.REFUND_APPROVAL, order.customer_id,
                                {"order_id": order.id, "order_number": order.number, "amount": str(total),
                                 "currency": order.currency, "idempotency_key": key}).id
     else:
-        kind = "refund" if method is Method.REFUND else "store_credit"
+        kind = LedgerKind.REFUND if method is Method.REFUND else LedgerKind.STORE_CREDIT
     bonus_total = Decimal("0")
     for lid, amount in plan:
         bonus = store_credit_bonus(amount, settings.bonus_percent) if method is Method.STORE_CREDIT else Decimal("0")
@@ -136,17 +124,9 @@ def _settle(uow: UnitOfWork, order_id: int, method: Method, key: str, line_ids: 
 
 def _result(kind: str, method: Method, amount: Decimal, bonus: Decimal, currency: str, ticket_id: int | None,
             replayed: bool) -> RefundResult:
-    if kind == "refund_pending":
-        return RefundResult(Settlement.PENDING_APPROVAL, method, amount, bonus, currency, ticket_id,
-                            f"A refund of {amount} {currency} needs a quick approval from our team "
-                            f"(ticket #{ticket_id}); we'll confirm as soon as it's done.", replayed)
-    if kind == "store_credit":
-        return RefundResult(Settlement.PAID, method, amount, bonus, currency, None,
-                            f"Store credit of {amount + bonus} {currency} is on your account "
-                            f"({amount} plus a {bonus} bonus).", replayed)
-    return RefundResult(Settlement.PAID, method, amount, bonus, currency, None,
-                        f"A refund of {amount} {currency} is on its way to your original payment method. {REFUND_TIME}",
-                        replayed)
+    if kind == LedgerKind.REFUND_PENDING:
+        return RefundResult(Settlement.PENDING_APPROVAL, method, amount, bonus, currency, ticket_id, replayed)
+    return RefundResult(Settlement.PAID, method, amount, bonus, currency, None, replayed)
 
 
 def _replay(uow: UnitOfWork, key: str, method: Method) -> RefundResult | None:
@@ -158,7 +138,7 @@ def _replay(uow: UnitOfWork, key: str, method: Method) -> RefundResult | None:
     amount = sum((r.amount for r in rows), Decimal("0"))
     bonus = sum((r.bonus for r in rows), Decimal("0"))
     kind = rows[0].kind
-    used = Method.STORE_CREDIT if kind == "store_credit" else Method.REFUND
+    used = Method.STORE_CREDIT if kind == LedgerKind.STORE_CREDIT else Method.REFUND
     return _result(kind, used, amount, bonus, rows[0].currency, rows[0].ticket_id, replayed=True)
 
 
@@ -180,39 +160,40 @@ def refundable_amount(uow: UnitOfWork, order_id: int) -> Decimal:
         return refundable(_entries(uow, order_id), paid_without_entries=paid)
 
 
-def record_payment(uow: UnitOfWork, order_id: int, amount: Decimal, idempotency_key: str) -> None:
-    """Record money received for an order (from the shop's payment provider); idempotent by key."""
-    amount = cents(Decimal(amount))
-    if amount <= 0:
-        raise ValueError("a payment must be positive")
-    with uow:
-        uow.begin_write()
-        if uow.session.execute(select(LedgerEntry.id).where(LedgerEntry.idempotency_key == idempotency_key)).first():
-            return
-        order = uow.session.execute(select(Order).where(Order.id == order_id).with_for_update()).scalar_one()
-        uow.session.add(LedgerEntry(order_id=order.id, customer_id=order.customer_id, kind="payment", amount=amount,
-                                    currency=order.currency, idempotency_key=idempotency_key[:200]))
-        uow.commit()
+@dataclass(frozen=True)
+class RefundDecision:
+    ticket_id: int
+    approve: bool
+    decided_now: bool  # False when someone decided first: nothing more was written
+    amount: str
+    currency: str
+    order_number: str
+    conversation_id: str  # where the customer asked, to tell them
 
 
-def decide_refund(uow: UnitOfWork, ticket_id: int, approve: bool, staff: str = "staff") -> int:
+def decide_refund(uow: UnitOfWork, ticket_id: int, approve: bool, staff: str) -> RefundDecision:
     """Staff decision on a held refund: pays it (refund_approved) or releases it (refund_rejected).
-    Returns the number of ledger rows written; 0 when the ticket was already decided."""
+    Deciding a ticket already decided writes nothing. Raises LookupError for a ticket that
+    is not a refund approval."""
     with uow:
         uow.begin_write()
         ticket = uow.session.execute(select(HandoffTicket).where(HandoffTicket.id == ticket_id).with_for_update()).scalar_one_or_none()
-        if ticket is None or ticket.reason != "refund_approval":
-            raise ValueError(f"no refund approval ticket #{ticket_id}")
-        if ticket.status != "open":
-            return 0
+        if ticket is None or ticket.reason != TicketReason.REFUND_APPROVAL:
+            raise LookupError(f"no refund approval ticket #{ticket_id}")
+        payload = dict(ticket.payload or {})
+        decision = RefundDecision(ticket_id, approve, ticket.status == TicketStatus.OPEN, str(payload.get("amount", "")),
+                                  str(payload.get("currency", "")), str(payload.get("order_number", "")),
+                                  ticket.conversation_id)
+        if not decision.decided_now:
+            return decision
         pending = uow.session.execute(select(LedgerEntry).where(
-            LedgerEntry.ticket_id == ticket_id, LedgerEntry.kind == "refund_pending")).scalars().all()
-        kind = "refund_approved" if approve else "refund_rejected"
+            LedgerEntry.ticket_id == ticket_id, LedgerEntry.kind == LedgerKind.REFUND_PENDING)).scalars().all()
+        kind = LedgerKind.REFUND_APPROVED if approve else LedgerKind.REFUND_REJECTED
         for e in pending:
             uow.session.add(LedgerEntry(order_id=e.order_id, order_line_id=e.order_line_id, customer_id=e.customer_id,
                                         kind=kind, amount=e.amount, currency=e.currency, related_entry_id=e.id,
                                         idempotency_key=f"{kind}:{e.id}", ticket_id=ticket_id, note=f"by {staff}"[:500]))
-        ticket.status = "approved" if approve else "rejected"
+        ticket.status = TicketStatus.APPROVED if approve else TicketStatus.REJECTED
         ticket.closed_at = utcnow()
         uow.commit()
-        return len(pending)
+        return decision

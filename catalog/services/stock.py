@@ -5,9 +5,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from catalog.config import low_stock_threshold
-from catalog.db.repository import ProductInfo
+from catalog.domain.products import ProductInfo
 from catalog.domain.stock import Outlook, StockOutlook, VariantStock, outlook_for
-from catalog.domain.variants import label, matches
+from catalog.domain.variants import matches
 from catalog.uow import UnitOfWork
 
 _PREFERENCE = {
@@ -18,7 +18,6 @@ _PREFERENCE = {
 
 @dataclass(frozen=True)
 class VariantAnswer:
-    label: str
     stock: VariantStock
     outlook: StockOutlook
 
@@ -38,17 +37,24 @@ class StockReport:
         return len(self.product.variant_skus) > 1
 
 
-def check_stock(
-    uow: UnitOfWork, product: ProductInfo, color: str | None = None, size: str | None = None,
-    sku: str | None = None, today: dt.date | None = None,
-) -> StockReport | None:
-    today = today or dt.date.today()
-    low = low_stock_threshold()
+def product_variants(uow: UnitOfWork, product_id: int, color: str | None = None,
+                     size: str | None = None) -> list[VariantStock]:
+    """A product's variants with their stock (those in the colour and size asked, when asked)."""
     with uow:
-        variants = uow.catalog.variant_stock(product.id)
+        variants = uow.catalog.variant_stock(product_id)
+    return [v for v in variants if matches(color, size, v.color, v.size)] if (color or size) else variants
+
+
+def check_stock(
+    uow: UnitOfWork, product: ProductInfo, today: dt.date, color: str | None = None, size: str | None = None,
+    sku: str | None = None,
+) -> StockReport | None:
+    """The answer to "is it in stock?" about a product (a colour, size or variant of it)."""
+    low = low_stock_threshold()
+    variants = product_variants(uow, product.id)
     if not variants:
         return None
-    answers = [VariantAnswer(label(v.color, v.size), v, outlook_for(v, today, low)) for v in variants]
+    answers = [VariantAnswer(v, outlook_for(v, today, low)) for v in variants]
     if sku:
         asked = [a for a in answers if a.stock.sku.upper() == sku.upper()]
     else:

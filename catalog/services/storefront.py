@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from catalog.config import low_stock_threshold
 from catalog.db.orm import Product, Variant
-from catalog.db.repository import ProductInfo
+from catalog.domain.products import ProductInfo
 from catalog.services.stock import StockReport, check_stock
 from catalog.uow import UnitOfWork
 
@@ -96,19 +96,17 @@ def list_products(uow: UnitOfWork, category: str | None = None, query: str = "",
     return ProductList(tuple(listed), total, page, pages, per_page)
 
 
-def product_page(uow: UnitOfWork, sku: str, today: dt.date | None = None) -> ProductPage | None:
+def product_page(uow: UnitOfWork, sku: str, today: dt.date) -> ProductPage | None:
     """The product a SKU belongs to, with every variant's stock and restock outlook; None
     for an unknown SKU."""
     sku = (sku or "").strip()
     if not sku or len(sku) > 64:
         return None
     with uow:
-        pid = uow.catalog.product_id_for_sku(sku)
-        products = uow.catalog.products([pid]) if pid is not None else []
-    if not products:
+        product = uow.catalog.product_for_sku(sku)
+    if product is None:
         return None
-    product = products[0]
-    report = check_stock(uow, product, today=today or dt.date.today())
+    report = check_stock(uow, product, today)
     if report is None:
         return None
     selected = next((s for s in product.variant_skus if s.upper() == sku.upper()), product.variant_skus[0])

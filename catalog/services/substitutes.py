@@ -28,18 +28,20 @@ import numpy as np
 from sqlalchemy import case, func, select
 
 from catalog.config import index_path
-from catalog.db.orm import SubstituteFeedback, Variant, utcnow
-from catalog.db.repository import ProductInfo
+from catalog.db.orm import SubstituteFeedback
+from catalog.clock import utcnow
+from catalog.domain.products import ProductInfo, category_leaf, descriptive_attributes, product_type
+from catalog.domain.stock import best_other_supplier
 from catalog.domain.substitutes import (
-    TYPE_KEYS,
     Candidate,
-    Kind,
     Original,
+    ProductKind,
     Ranked,
+    Reason,
     VariantOption,
     item_key,
     kind_of,
-    price_phrase,
+    price_change,
     rank,
 )
 from catalog.domain.variants import matches
@@ -60,7 +62,7 @@ class Substitute:
     product_id: int
     title: str
     score: float
-    reason: str
+    reason: Reason
     available: int
     preorder: bool
     brand: str | None = None
@@ -70,15 +72,6 @@ class Substitute:
     size: str | None = None
     eta: dt.date | None = None
     same_item: bool = False
-
-    def as_dict(self) -> dict:
-        return {
-            "sku": self.sku, "product_id": self.product_id, "title": self.title, "brand": self.brand,
-            "score": round(self.score, 4), "reason": self.reason, "available": self.available,
-            "preorder": self.preorder, "price": str(self.price) if self.price is not None else None,
-            "currency": self.currency, "color": self.color, "size": self.size,
-            "eta": self.eta.isoformat() if self.eta else None, "same_item": self.same_item,
-        }
 
 
 @dataclass(frozen=True)
@@ -97,11 +90,9 @@ class UnknownSku(LookupError):
 def substitute_text(p: ProductInfo) -> str:
     """What a product is, for comparing products: name, brand, kind, description and
     the attributes that describe the model (not the colour or size of one variant)."""
-    kind = p.category.split(">")[-1].strip()
-    attrs = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(p.attributes.items())
-                      if str(k).strip().lower() not in TYPE_KEYS | {"color", "colour", "size"} and v not in (None, ""))
+    kind, typ = category_leaf(p.category), product_type(p.attributes)
+    attrs = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(descriptive_attributes(p.attributes).items()))
     head = " ".join(x for x in (p.brand or "", p.title) if x)
-    typ = str(next((v for k, v in p.attributes.items() if str(k).strip().lower() in TYPE_KEYS), None) or "")
     return ". ".join(x for x in (head, f"{kind}: {typ}" if typ else kind, p.description.strip(), attrs) if x)
 
 
@@ -121,7 +112,7 @@ class SubstituteIndex:
     """The saved vectors plus, per kind of product, the ids a query may search among.
 
     Kinds are grouped once per load (category -> type -> ids, category -> head -> ids),
-    so the products "of the same kind" (Kind.same_as) are a few dictionary lookups, not
+    so the products "of the same kind" (ProductKind.same_as) are a few dictionary lookups, not
     a pass over the catalog.
 
     A title's last two words name its kind ("coffee maker", "running shoe") only when
@@ -159,17 +150,17 @@ class SubstituteIndex:
             return head.rsplit(" ", 1)[1]
         return head
 
-    def kind(self, kind: Kind) -> Kind:
+    def kind(self, kind: ProductKind) -> ProductKind:
         """The kind as this catalog reads it: a two-word head no other item shares is cut
         to its last word."""
-        return Kind(kind.category, kind.type_attr, self._head(kind.category, kind.head))
+        return ProductKind(kind.category, kind.type_attr, self._head(kind.category, kind.head))
 
-    def product_kind(self, pid: int) -> Kind:
+    def product_kind(self, pid: int) -> ProductKind:
         category, type_attr, head, _ = self.vectors.payload[pid]
-        return Kind(category, type_attr or None, self._head(category, head))
+        return ProductKind(category, type_attr or None, self._head(category, head))
 
-    def pool(self, kind: Kind, key: str) -> np.ndarray:
-        """Ids of indexed products of the same kind (Kind.same_as: the type attribute when
+    def pool(self, kind: ProductKind, key: str) -> np.ndarray:
+        """Ids of indexed products of the same kind (ProductKind.same_as: the type attribute when
         both have one, else the head of the title), or the same item listed again.
         `kind` is as `self.kind` reads it."""
         c = kind.category
@@ -312,7 +303,7 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
     return results[:k]
 
 
-def _original(product: ProductInfo, kind: Kind, own: list[VariantOption], exact: VariantOption | None,
+def _original(product: ProductInfo, kind: ProductKind, own: list[VariantOption], exact: VariantOption | None,
               color: str | None, size: str | None) -> tuple[Original, list[VariantOption]]:
     size = size or (exact.size if exact is not None and len(product.sizes) > 1 else None)
     if exact is not None and not color and (not size or size == exact.size):
@@ -336,27 +327,19 @@ def _other_supplier(uow: UnitOfWork, product: ProductInfo, original: Original,
     out_of_stock = [v for v in asked if v.available <= 0]
     if not out_of_stock:
         return []
-    offers = uow.catalog.supplier_offers([v.sku for v in out_of_stock])
-    best: tuple | None = None
-    for v in out_of_stock:
-        for o in offers.get(v.sku, []):
-            if o.is_primary or not o.supplier_qty or o.supplier_qty <= 0:
-                continue
-            key = (o.lead_time_days if o.lead_time_days is not None else 10**6, o.price or v.price)
-            if best is None or key < best[0]:
-                best = (key, v, o)
-    if best is None:
+    offers = uow.catalog.offers_by_sku([v.sku for v in out_of_stock])
+    # Only a supplier known to have it now: a suggestion is something the shopper can get now.
+    found = [(o, v) for v in out_of_stock
+             if (o := best_other_supplier([x for x in offers.get(v.sku, []) if x.supplier_qty])) is not None]
+    if not found:
         return []
-    _, v, o = best
+    o, v = min(found, key=lambda pair: (pair[0].lead_time_days if pair[0].lead_time_days is not None else 10**6,
+                                        pair[0].price or pair[1].price))
     price = o.price if o.price is not None else v.price
-    parts = [f"same item from {o.supplier}"]
-    if o.lead_time_days is not None:
-        parts.append(f"ships in {o.lead_time_days} days")
-    phrase = price_phrase(original.price, price)
-    if phrase and phrase != "same price":
-        parts.append(phrase)
-    parts.append(f"{o.supplier_qty} available")
-    return [Substitute(v.sku, product.id, product.title, 3.0, ", ".join(parts), int(o.supplier_qty), False,
+    reason = Reason(available=o.supplier_qty or 0, same_item=True, supplier=o.supplier,
+                    ships_in_days=o.lead_time_days, supplier_qty=o.supplier_qty,
+                    price_change=price_change(original.price, price))
+    return [Substitute(v.sku, product.id, product.title, 3.0, reason, o.supplier_qty or 0, False,
                        product.brand, price, o.currency or v.currency, v.color, v.size, None, True)]
 
 
@@ -374,7 +357,7 @@ class _Neighbours:
     """The nearest products of the same kind, fetched a few at a time: the first few
     usually hold enough that can be sold, and each widening looks at four times more."""
 
-    def __init__(self, index: SubstituteIndex, vector: np.ndarray, kind: Kind, product: ProductInfo) -> None:
+    def __init__(self, index: SubstituteIndex, vector: np.ndarray, kind: ProductKind, product: ProductInfo) -> None:
         pool = index.pool(kind, item_key(product.title, product.brand))
         self.index, self.vector, self.pool = index, vector, pool[pool != product.id]
         self.n = 0
@@ -438,9 +421,7 @@ def record_feedback(uow: UnitOfWork, sku: str, substitute_sku: str, accepted: bo
     with uow:
         canonical = {}
         for value in (sku, substitute_sku):
-            found = uow.session.execute(
-                select(Variant.sku).where(Variant.sku_key == value.strip().upper())
-            ).scalar_one_or_none()
+            found = uow.catalog.canonical_sku(value)
             if found is None:
                 raise UnknownSku(value)
             canonical[value] = found
