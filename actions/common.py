@@ -1,17 +1,16 @@
 """Small helpers every action uses: entities of the latest message, who is chatting."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from rasa_sdk import Tracker
 
 from actions import runtime
+from catalog.domain.statuses import Channel
 from catalog.services.customers import customer_for_identity
 
 MAX_ENTITY_CHARS = 300
-# Channels whose user ids the channel itself vouches for. A REST sender id is chosen by the
-# client, so it identifies a conversation but proves nothing about who owns an order.
-TRUSTED_IDENTITY_CHANNELS = frozenset({"telegram"})
 _WORD_NUMBERS = {"one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "couple": 2, "pair": 2, "three": 3, "four": 4,
                  "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "dozen": 12}
 
@@ -25,8 +24,17 @@ NOT_AN_ANSWER = frozenset({
 })
 
 
+def today() -> dt.date:
+    """The day a shopper's question is answered for (the server's calendar)."""
+    return dt.date.today()
+
+
+def intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
 def answers_form(tracker: Tracker) -> bool:
-    return (tracker.latest_message.get("intent") or {}).get("name") not in NOT_AN_ANSWER
+    return intent(tracker) not in NOT_AN_ANSWER
 
 
 def entity(tracker: Tracker, name: str) -> str | None:
@@ -43,19 +51,30 @@ def joined(tracker: Tracker, name: str) -> str | None:
     return " ".join(values)[:MAX_ENTITY_CHARS] if values else None
 
 
+def typed_text(tracker: Tracker) -> str:
+    """What the shopper wrote; empty for a button's `/intent{...}` payload, which carries
+    its values as entities and nothing else to read."""
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.lstrip().startswith("/") else text
+
+
 def channel(tracker: Tracker) -> str:
-    return (tracker.get_latest_input_channel() or "rest")[:32]
+    return (tracker.get_latest_input_channel() or Channel.REST)[:32]
 
 
 def customer_id(tracker: Tracker) -> int:
-    """The customer behind this conversation, created on first use."""
+    """The customer behind this conversation, created on first use (a database call: run
+    it in a worker thread)."""
     return customer_for_identity(runtime.uow(), channel(tracker), tracker.sender_id)
 
 
-def parse_quantity(text: str | None) -> int | None:
-    """"2", "two please", "a couple" -> a whole number; None when there is none."""
+def parse_quantity(text: str | None, ignore: tuple[str, ...] = ()) -> int | None:
+    """"2", "two please", "a couple" -> a whole number; None when there is none. Numbers in
+    `ignore` (a reservation's number said in the same breath) do not count."""
     if not text:
         return None
+    for number in ignore:
+        text = re.sub(rf"#?\b{re.escape(number)}\b", " ", text)
     digits = re.findall(r"(?<![\w.])-?\d+(?![\w.])", text)
     if digits:
         return int(digits[0])

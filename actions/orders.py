@@ -7,42 +7,31 @@ nothing here can show or change an order on the strength of a slot alone.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.common import TRUSTED_IDENTITY_CHANNELS, answers_form, channel, email_in, entity, order_number
-from actions.guard import apologise_on_failure
-from actions.replies import day, money
-from catalog.services.orders import (
-    Access,
-    AccessDenied,
-    OrderProof,
-    OrderStatus,
-    cancel_order,
-    check_access,
-    order_status,
-)
+from actions.base import CatalogAction
+from actions.common import answers_form, channel, email_in, entity, order_number, today
+from catalog.domain.statuses import TRUSTED_IDENTITY_CHANNELS
+from catalog.policy import money_settings
+from catalog.services.handoff import conversation_key
+from catalog.services.orders import Access, AccessDenied, OrderProof, cancel_order, check_access, order_status
 from catalog.services.refunds import Method, settle_cancelled_lines
-
-LINE_STATUS = {"shipped": "shipped", "packed": "packed, ships soon", "pending": "being prepared",
-               "cancelled": "cancelled"}
-TOO_MANY = ("For your security I can't look up orders from this chat for the next 15 minutes after several "
-            "unsuccessful tries. Please try again later, or say \"talk to a person\".")
-NO_MATCH = ("I couldn't match that order number with that email address. Please check both - "
-            "they're in your order confirmation email.")
+from catalog.wording import orders as says
+from catalog.wording.refunds import settlement_text
 
 
 def proof(tracker: Tracker, with_email: bool = True) -> OrderProof:
     ch = channel(tracker)
     trusted = ch in TRUSTED_IDENTITY_CHANNELS
     return OrderProof(
-        conversation_id=f"{ch}:{tracker.sender_id}",
+        conversation_id=conversation_key(ch, tracker.sender_id),
         order_number=str(tracker.get_slot("order_id") or ""),
         email=tracker.get_slot("email") if with_email else None,
         channel=ch if trusted else None,
@@ -54,6 +43,15 @@ def _linked_by_channel(tracker: Tracker) -> bool:
     """A Telegram user already linked to the order's customer needs no email."""
     p = proof(tracker, with_email=False)
     return bool(p.channel and p.order_number) and check_access(runtime.uow(), p) is Access.GRANTED
+
+
+def _extract(tracker: Tracker, slot: str, parse: Callable[[str | None], str | None]) -> dict[str, Any]:
+    """The slot's value from its entity, or from the whole message when the form has just
+    asked for it (and the message is an answer, not a change of topic)."""
+    found = parse(entity(tracker, slot))
+    if not found and tracker.get_slot("requested_slot") == slot and answers_form(tracker):
+        found = parse(tracker.latest_message.get("text"))
+    return {slot: found} if found else {}
 
 
 class ValidateOrderForm(FormValidationAction):
@@ -69,56 +67,45 @@ class ValidateOrderForm(FormValidationAction):
 
     async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
-        found = order_number(entity(tracker, "order_id"))
-        if not found and tracker.get_slot("requested_slot") == "order_id" and answers_form(tracker):
-            found = order_number(tracker.latest_message.get("text"))
-        return {"order_id": found} if found else {}
+        return _extract(tracker, "order_id", order_number)
 
     async def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> dict[str, Any]:
         number = order_number(str(value))
         if not number:
-            dispatcher.utter_message(text="That doesn't look like an order number - it's the number in your "
-                                          "order confirmation, like 100234.")
+            dispatcher.utter_message(text=says.NOT_AN_ORDER_NUMBER)
             return {"order_id": None}
         return {"order_id": number}
 
     async def extract_email(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> dict[str, Any]:
-        found = email_in(entity(tracker, "email"))
-        if not found and tracker.get_slot("requested_slot") == "email" and answers_form(tracker):
-            found = email_in(tracker.latest_message.get("text"))
-        return {"email": found} if found else {}
+        return _extract(tracker, "email", email_in)
 
     async def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:
         email = email_in(str(value))
         if not email:
-            dispatcher.utter_message(text="That doesn't look like an email address. Which email did you order with?")
+            dispatcher.utter_message(text=says.NOT_AN_EMAIL)
             return {"email": None}
         if not tracker.get_slot("order_id"):
             return {"email": email}
         candidate = OrderProof(**{**proof(tracker).__dict__, "email": email})
         access = await asyncio.to_thread(check_access, runtime.uow(), candidate)
         if access is Access.DENIED:
-            dispatcher.utter_message(text=NO_MATCH)
+            dispatcher.utter_message(text=says.NO_MATCH)
             return {"email": None, "order_id": None}
         return {"email": email}  # granted, or rate-limited: action_handle_order explains the latter
 
 
-class ActionHandleOrder(Action):
+class ActionHandleOrder(CatalogAction):
     def name(self) -> str:
         return "action_handle_order"
 
-    @apologise_on_failure
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         try:
-            return await asyncio.to_thread(self._handle, dispatcher, tracker)
+            return self._handle(dispatcher, tracker)
         except AccessDenied as denied:
-            if denied.access is Access.RATE_LIMITED:
-                dispatcher.utter_message(text=TOO_MANY)
-            else:
-                dispatcher.utter_message(text=NO_MATCH)
+            dispatcher.utter_message(text=says.TOO_MANY if denied.access is Access.RATE_LIMITED else says.NO_MATCH)
             return [SlotSet("order_id", None), SlotSet("email", None), SlotSet("cancel_scope", None)]
 
     def _handle(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
@@ -128,67 +115,36 @@ class ActionHandleOrder(Action):
             return self._cancel(dispatcher, tracker, p)
         if goal in ("refund", "store_credit"):
             return self._settle(dispatcher, p, Method.REFUND if goal == "refund" else Method.STORE_CREDIT)
-        dispatcher.utter_message(text=describe(order_status(runtime.uow(), p)))
+        dispatcher.utter_message(text=says.describe(order_status(runtime.uow(), p), today()))
         return []
 
     def _cancel(self, dispatcher: CollectingDispatcher, tracker: Tracker, p: OrderProof) -> list[dict[str, Any]]:
         status = order_status(runtime.uow(), p)
-        waiting = [line for line in status.lines if line.status == "waiting_stock"]
-        open_lines = [line for line in status.lines if line.status in ("pending", "packed", "waiting_stock")]
         scope = tracker.get_slot("cancel_scope")
-        if not open_lines:
-            dispatcher.utter_message(text=f"Nothing on order {status.number} can be cancelled any more: "
-                                          "everything has shipped or was cancelled already.")
+        if not status.cancellable:
+            dispatcher.utter_message(text=says.nothing_cancellable(status))
             return []
         if scope not in ("out_of_stock", "all"):
-            buttons = []
-            if waiting:
-                buttons.append({"title": "Only the out-of-stock items",
-                                "payload": '/cancel_order{"cancel_scope": "out_of_stock"}'})
-            buttons.append({"title": "The whole order", "payload": '/cancel_order{"cancel_scope": "all"}'})
-            buttons.append({"title": "Keep my order", "payload": "/deny"})
-            dispatcher.utter_message(text=describe(status) + " What would you like to cancel?", buttons=buttons)
+            buttons = [says.CANCEL_SCOPE_BUTTONS["out_of_stock"]] if status.waiting else []
+            buttons += [says.CANCEL_SCOPE_BUTTONS["all"], says.CANCEL_SCOPE_BUTTONS["keep"]]
+            dispatcher.utter_message(text=says.describe(status, today()) + says.WHAT_TO_CANCEL, buttons=buttons)
             return []
         result = cancel_order(runtime.uow(), p, only_out_of_stock=scope == "out_of_stock")
         if not result.cancelled:
-            dispatcher.utter_message(text="There was nothing left to cancel on that order.")
+            dispatcher.utter_message(text=says.NOTHING_LEFT_TO_CANCEL)
             return [SlotSet("cancel_scope", None)]
-        names = ", ".join(f"{line.quantity} x {line.sku}" for line in result.cancelled)
-        policies = runtime.policies().get()
-        bonus = policies.store_credit_bonus_percent if policies else 10
-        dispatcher.utter_message(
-            text=(f"Done - I've cancelled {names} from order {status.number} "
-                  f"({money(result.amount, status.currency)}). Would you like the money back to your original "
-                  f"payment, or store credit worth {bonus}% more?"),
-            buttons=[{"title": "Refund to my payment", "payload": "/request_refund"},
-                     {"title": f"Store credit (+{bonus}%)", "payload": "/request_store_credit"}],
-        )
+        text, buttons = says.cancelled_ask_settlement(result, status, money_settings(runtime.policies()).bonus_percent)
+        dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet("cancel_scope", None)]
 
     def _settle(self, dispatcher: CollectingDispatcher, p: OrderProof, method: Method) -> list[dict[str, Any]]:
         status = order_status(runtime.uow(), p)
-        cancelled = sorted(line.line_id for line in status.lines if line.status == "cancelled")
+        cancelled = sorted(line.line_id for line in status.cancelled)
         if not cancelled:
-            dispatcher.utter_message(
-                text=(f"Nothing on order {status.number} is cancelled yet, so there's nothing to refund. "
-                      "Would you like to cancel the items that are out of stock?"),
-                buttons=[{"title": "Cancel out-of-stock items", "payload": '/cancel_order{"cancel_scope": "out_of_stock"}'}])
+            text, buttons = says.nothing_cancelled_yet(status)
+            dispatcher.utter_message(text=text, buttons=buttons)
             return []
         # The same decision about the same cancelled lines is one payment, however often it is sent.
         key = f"settle:{status.number}:{','.join(map(str, cancelled))}"
-        result = settle_cancelled_lines(runtime.uow(), p, method, key)
-        dispatcher.utter_message(text=result.message)
+        dispatcher.utter_message(text=settlement_text(settle_cancelled_lines(runtime.uow(), p, method, key)))
         return []
-
-
-def describe(status: OrderStatus, today: dt.date | None = None) -> str:
-    today = today or dt.date.today()
-    parts = []
-    for line in status.lines:
-        if line.status == "waiting_stock":
-            state = f"waiting for stock, expected around {day(line.expected, today)}" if line.expected \
-                else "waiting for stock, no date yet"
-        else:
-            state = LINE_STATUS.get(line.status, line.status)
-        parts.append(f"{line.quantity} x {line.sku}: {state}")
-    return f"Order {status.number}: " + "; ".join(parts) + "."

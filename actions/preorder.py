@@ -16,20 +16,27 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import runtime
-from actions.common import answers_form, customer_id, entity, parse_quantity
-from actions.guard import apologise_on_failure
-from actions.products import identify, variant_words
-from actions.replies import money, product_name
-from catalog.domain.reservations import due_text
-from catalog.domain.variants import label, matches
+from actions.base import CatalogAction
+from actions.common import answers_form, customer_id, entity, parse_quantity, today
+from actions.products import choice_buttons, display_name, identify, variant_words
+from catalog.domain.reservations import MAX_UNITS_PER_REQUEST
+from catalog.domain.statuses import ReservationKind
 from catalog.search.resolver import Match
-from catalog.services.reservations import Kind, Outcome, quote, reserve
+from catalog.services.reservations import Outcome, quote, reserve
+from catalog.services.stock import product_variants
+from catalog.wording import preorders as says
+from catalog.wording.format import variant_label
 
 FORM_SLOTS = ("preorder_sku", "preorder_kind", "quantity", "preorder_confirmed")
 NOTHING = "none"  # preorder_kind when there is nothing to reserve (in stock, sold out, not allowed)
-MAX_QUANTITY = 999
 CONTEXT_SLOTS = ("product_sku", "product", "candidate_skus")  # set by extract_preorder_sku, read by the ask action
-ASK_PRODUCT = "Which product would you like to reserve? Tell me its name or SKU."
+
+
+def _wanted_variants(match: Match, tracker: Tracker) -> list:
+    """The product's variants that fit the colour and size asked (in this message or before)."""
+    color, size = variant_words(match, entity(tracker, "color") or tracker.get_slot("color"),
+                                entity(tracker, "size") or tracker.get_slot("size"))
+    return product_variants(runtime.uow(), match.product.id, color, size)
 
 
 def _variant_for(match: Match, tracker: Tracker, variant_sku: str | None) -> str | None:
@@ -37,31 +44,18 @@ def _variant_for(match: Match, tracker: Tracker, variant_sku: str | None) -> str
     size asked for; None when the shopper still has to choose (see ActionAskPreorderSku)."""
     if variant_sku:
         return variant_sku
-    product = match.product
-    if len(product.variant_skus) == 1:
-        return product.variant_skus[0]
+    if len(match.product.variant_skus) == 1:
+        return match.product.variant_skus[0]
     wanted = _wanted_variants(match, tracker)
     return wanted[0].sku if len(wanted) == 1 else None
-
-
-def _wanted_variants(match: Match, tracker: Tracker) -> list:
-    """The product's variants that fit the colour and size asked (in this message or before)."""
-    color, size = variant_words(match, entity(tracker, "color") or tracker.get_slot("color"),
-                                entity(tracker, "size") or tracker.get_slot("size"))
-    with runtime.uow() as uow:
-        stocks = uow.catalog.variant_stock(match.product.id)
-    return [s for s in stocks if matches(color, size, s.color, s.size)] if (color or size) else stocks
 
 
 def _variant_buttons(match: Match, tracker: Tracker) -> list[dict[str, str]]:
     """One button per variant that fits; out-of-stock ones first-class, since those are the
     ones worth reserving. A colour or size that fits none shows them all."""
-    wanted = _wanted_variants(match, tracker)
-    if not wanted:
-        with runtime.uow() as uow:
-            wanted = uow.catalog.variant_stock(match.product.id)
+    wanted = _wanted_variants(match, tracker) or product_variants(runtime.uow(), match.product.id)
     options = [s for s in wanted if s.available <= 0] or wanted
-    return [{"title": (label(s.color, s.size) or s.sku)[:60], "payload": "/inform" + json.dumps({"sku": s.sku})}
+    return [{"title": (variant_label(s.color, s.size) or s.sku)[:60], "payload": "/inform" + json.dumps({"sku": s.sku})}
             for s in options[:10]]
 
 
@@ -91,9 +85,10 @@ class ValidatePreorderForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if requested not in (None, "preorder_sku") or (requested and not answers_form(tracker)):
             return {}
-        return await asyncio.to_thread(self._find_sku, dispatcher, tracker)
+        return await asyncio.to_thread(self._find_sku, tracker)
 
-    def _find_sku(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    @staticmethod
+    def _find_sku(tracker: Tracker) -> dict[str, Any]:
         """Fill the SKU when the product and variant are clear; otherwise remember what is
         known (the product, or the close matches) for action_ask_preorder_sku, which asks
         once. Asking here as well made the shopper read two questions in a row."""
@@ -109,20 +104,20 @@ class ValidatePreorderForm(FormValidationAction):
                                     domain: DomainDict) -> dict[str, Any]:
         return await asyncio.to_thread(self._kind_for, str(value), dispatcher, tracker)
 
-    def _kind_for(self, sku: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    @staticmethod
+    def _kind_for(sku: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """Pre-order when units are incoming, backorder where allowed, otherwise say why not."""
-        who = customer_id(tracker)
-        first = quote(runtime.uow(), who, sku, 1, Kind.PREORDER)
+        who, day = customer_id(tracker), today()
+        first = quote(runtime.uow(), who, sku, 1, ReservationKind.PREORDER, today=day)
         if first.outcome is Outcome.CAN_RESERVE:
-            return {"preorder_sku": sku, "preorder_kind": Kind.PREORDER.value}
+            return {"preorder_sku": sku, "preorder_kind": ReservationKind.PREORDER.value}
         if first.outcome is Outcome.IN_STOCK:
-            dispatcher.utter_message(text="Good news: it's in stock now, so there's no need to reserve it - "
-                                          "you can order it in the shop straight away.")
+            dispatcher.utter_message(text=says.IN_STOCK_NO_NEED)
             return {"preorder_sku": sku, "preorder_kind": NOTHING}
-        second = quote(runtime.uow(), who, sku, 1, Kind.BACKORDER)
+        second = quote(runtime.uow(), who, sku, 1, ReservationKind.BACKORDER, today=day)
         if second.outcome is Outcome.CAN_RESERVE:
-            return {"preorder_sku": sku, "preorder_kind": Kind.BACKORDER.value}
-        dispatcher.utter_message(text=(first if first.outcome is not Outcome.NOT_ALLOWED else second).message)
+            return {"preorder_sku": sku, "preorder_kind": ReservationKind.BACKORDER.value}
+        dispatcher.utter_message(text=says.result_text(first if first.outcome is not Outcome.NOT_ALLOWED else second))
         return {"preorder_sku": sku, "preorder_kind": NOTHING}
 
     async def extract_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -135,21 +130,25 @@ class ValidatePreorderForm(FormValidationAction):
     async def validate_quantity(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> dict[str, Any]:
         number = parse_quantity(str(value))
-        if number is None or number < 1 or number > MAX_QUANTITY:
-            dispatcher.utter_message(text=f"Please tell me a number of units between 1 and {MAX_QUANTITY}.")
+        if number is None or number < 1 or number > MAX_UNITS_PER_REQUEST:
+            dispatcher.utter_message(text=says.ASK_QUANTITY_AGAIN)
             return {"quantity": None}
         sku, kind = tracker.get_slot("preorder_sku"), tracker.get_slot("preorder_kind")
         if not sku or kind in (None, NOTHING):
             return {"quantity": str(number)}  # checked once the item is known
-        result = await asyncio.to_thread(quote, runtime.uow(), customer_id(tracker), sku, number, Kind(kind))
+
+        def check():
+            return quote(runtime.uow(), customer_id(tracker), sku, number, ReservationKind(kind), today=today())
+
+        result = await asyncio.to_thread(check)
         if result.outcome is Outcome.CAN_RESERVE:
             return {"quantity": str(number)}
-        again = " How many would you like instead?" if result.outcome in (Outcome.OVER_CAP, Outcome.SOLD_OUT) else ""
-        dispatcher.utter_message(text=result.message + again)
+        again = says.HOW_MANY_INSTEAD if result.outcome in (Outcome.OVER_CAP, Outcome.SOLD_OUT) else ""
+        dispatcher.utter_message(text=says.result_text(result) + again)
         return {"quantity": None}
 
 
-class ActionAskPreorderSku(Action):
+class ActionAskPreorderSku(CatalogAction):
     """The form's one question for the item: the product's variants as buttons when the
     product is known, the close matches when several products fit, else name or SKU.
 
@@ -159,55 +158,39 @@ class ActionAskPreorderSku(Action):
     def name(self) -> str:
         return "action_ask_preorder_sku"
 
-    @apologise_on_failure
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._ask, dispatcher, tracker)
-
-    def _ask(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         resolver = runtime.resolver()
         candidates = [m for m in (resolver.by_sku(str(s)) for s in tracker.get_slot("candidate_skus") or []) if m]
         if len(candidates) > 1:
-            dispatcher.utter_message(
-                text="I found a few products that could match. Which one would you like to reserve?",
-                buttons=[{"title": product_name(m.product)[:60],
-                          "payload": "/choose_product" + json.dumps({"sku": m.product.variant_skus[0]})}
-                         for m in candidates])
+            dispatcher.utter_message(text=says.ASK_WHICH_PRODUCT, buttons=choice_buttons(candidates))
             return []
         known = tracker.get_slot("product_sku")
         match = resolver.by_sku(known) if known else None
         if match is not None and len(match.product.variant_skus) > 1:
-            dispatcher.utter_message(text=f"Which {product_name(match.product)} would you like to reserve?",
-                                     buttons=_variant_buttons(Match(match.product, 1.0), tracker))
+            product = Match(match.product, 1.0)
+            dispatcher.utter_message(text=says.which_variant(display_name(product)),
+                                     buttons=_variant_buttons(product, tracker))
             return []
-        dispatcher.utter_message(text=ASK_PRODUCT)
+        dispatcher.utter_message(text=says.ASK_PRODUCT)
         return []
 
 
-class ActionAskPreorderConfirmed(Action):
+class ActionAskPreorderConfirmed(CatalogAction):
     """The confirmation summary: price, expected date, place in line, what if the date slips."""
 
     def name(self) -> str:
         return "action_ask_preorder_confirmed"
 
-    @apologise_on_failure
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        sku, kind = tracker.get_slot("preorder_sku"), Kind(tracker.get_slot("preorder_kind"))
-        quantity = int(tracker.get_slot("quantity"))
-        result = await asyncio.to_thread(quote, runtime.uow(), customer_id(tracker), sku, quantity, kind)
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        sku, kind = tracker.get_slot("preorder_sku"), ReservationKind(tracker.get_slot("preorder_kind"))
+        result = quote(runtime.uow(), customer_id(tracker), sku, int(tracker.get_slot("quantity")), kind,
+                       today=today())
         if result.outcome is not Outcome.CAN_RESERVE or result.summary is None:
-            dispatcher.utter_message(text=result.message)
+            dispatcher.utter_message(text=says.result_text(result))
             return [SlotSet("quantity", None)]
-        s = result.summary
         match = runtime.resolver().by_sku(sku)
-        name = product_name(match.product) if match else sku
-        what = "pre-order" if kind is Kind.PREORDER else "backorder"
-        when = f"expected around {due_text(s.expected)}" if s.expected else "no confirmed date yet"
-        dispatcher.utter_message(
-            text=(f"To confirm: {what} {s.quantity} x {name} ({s.sku}) at {money(s.unit_price, s.currency)} each, "
-                  f"{money(s.total, s.currency)} in total, {when}. You'd be #{s.position} in line. "
-                  f"{s.slip_policy} Shall I reserve it?"),
-            buttons=[{"title": "Yes, reserve it", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
-        )
+        dispatcher.utter_message(text=says.confirmation(result.summary, display_name(match) if match else sku),
+                                 buttons=says.CONFIRM_BUTTONS)
         return []
 
 
@@ -218,29 +201,27 @@ def _form_started_at(tracker: Tracker) -> float:
     return 0.0
 
 
-class ActionSubmitPreorder(Action):
+class ActionSubmitPreorder(CatalogAction):
     def name(self) -> str:
         return "action_submit_preorder"
 
-    @apologise_on_failure
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
         kind = tracker.get_slot("preorder_kind")
         if kind in (None, NOTHING):
             return reset  # the reason was already given
         if tracker.get_slot("preorder_confirmed") is not True:
-            dispatcher.utter_message(text="OK, I haven't reserved anything. Anything else I can check for you?")
+            dispatcher.utter_message(text=says.NOT_RESERVED)
             return reset
         sku, quantity = tracker.get_slot("preorder_sku"), int(tracker.get_slot("quantity"))
         # One key per confirmed form: a double-clicked "Yes" or a retried request reserves once.
         key = f"chat:{tracker.sender_id}:{_form_started_at(tracker)}:{sku}:{quantity}"
-        result = await asyncio.to_thread(reserve, runtime.uow(), customer_id(tracker), sku, quantity, Kind(kind),
-                                         None, key)
-        if result.outcome is Outcome.RESERVED and result.reservation is not None:
-            dispatcher.utter_message(text=f"Done - {quantity} reserved for you: {result.reservation.text}. "
-                                          "I'll keep you posted here if anything changes.")
+        result = reserve(runtime.uow(), customer_id(tracker), sku, quantity, ReservationKind(kind), today=today(),
+                         idempotency_key=key)
+        if result.outcome in (Outcome.RESERVED, Outcome.ALREADY_RESERVED) and result.reservation is not None:
+            dispatcher.utter_message(text=says.reserved(quantity, result.reservation))
         else:
-            dispatcher.utter_message(text=result.message)
+            dispatcher.utter_message(text=says.result_text(result))
         return reset
 
 
@@ -251,7 +232,6 @@ class ActionStopForm(Action):
         return "action_stop_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        dispatcher.utter_message(text="OK, I've stopped there - nothing was reserved or changed. "
-                                      "What else can I help you with?")
+        dispatcher.utter_message(text=says.STOPPED_FORM)
         return [ActiveLoop(None), SlotSet("requested_slot", None), *[SlotSet(s, None) for s in FORM_SLOTS],
                 SlotSet("cancel_scope", None)]

@@ -9,11 +9,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.common import MAX_ENTITY_CHARS, entity, joined
-from actions.replies import product_name
+from actions.common import MAX_ENTITY_CHARS, entity, intent, joined
 from catalog.domain.variants import matches
 from catalog.search.resolver import Match, Resolution
 from catalog.search.text import product_query
+from catalog.wording import conversation as says
+from catalog.wording.format import product_name
 
 
 def identify(tracker: Tracker, ignore: tuple[str, ...] = ()) -> tuple[Match | Resolution, str | None]:
@@ -24,7 +25,6 @@ def identify(tracker: Tracker, ignore: tuple[str, ...] = ()) -> tuple[Match | Re
     otherwise be searched for as a product name."""
     resolver = runtime.resolver()
     text = (tracker.latest_message.get("text") or "")[:MAX_ENTITY_CHARS]
-    intent = (tracker.latest_message.get("intent") or {}).get("name")
     color, size = entity(tracker, "color"), entity(tracker, "size")
     remembered = tracker.get_slot("product_sku")
     chosen = entity(tracker, "sku")
@@ -32,7 +32,7 @@ def identify(tracker: Tracker, ignore: tuple[str, ...] = ()) -> tuple[Match | Re
         match = resolver.by_sku(chosen)
         if match:
             # A button choice names the product; a SKU typed by the shopper names the variant.
-            return match, (None if intent == "choose_product" else match.sku)
+            return match, (None if intent(tracker) == "choose_product" else match.sku)
     hint = joined(tracker, "product")
     drop = tuple(x for x in (color, size) if x) + ignore
     prefer = None
@@ -82,24 +82,22 @@ def variant_words(match: Match, color: str | None, size: str | None) -> tuple[st
     return keep(color), keep(size)
 
 
+def display_name(match: Match) -> str:
+    return product_name(match.product.title, match.product.brand)
+
+
+def choice_buttons(matches: list[Match] | tuple[Match, ...]) -> list[dict[str, str]]:
+    """One button per product that could be meant."""
+    return [{"title": display_name(m)[:60], "payload": "/choose_product" + json.dumps({"sku": m.product.variant_skus[0]})}
+            for m in matches]
+
+
 def ask_which(dispatcher: CollectingDispatcher, resolution: Resolution) -> list[dict[str, Any]]:
     """Several close matches: buttons. None: ask for the name or SKU."""
     if resolution.ambiguous:
-        buttons = [
-            {"title": product_name(m.product)[:60],
-             "payload": "/choose_product" + json.dumps({"sku": m.product.variant_skus[0]})}
-            for m in resolution.matches
-        ]
-        dispatcher.utter_message(text="I found a few products that could match. Which one do you mean?", buttons=buttons)
+        dispatcher.utter_message(text=says.ASK_WHICH_PRODUCT, buttons=choice_buttons(resolution.matches))
         return [SlotSet("candidate_skus", [m.product.variant_skus[0] for m in resolution.matches])]
-    if resolution.query:
-        shown = resolution.query if len(resolution.query) <= 60 else resolution.query[:57] + "..."
-        dispatcher.utter_message(
-            text=f"Sorry, I couldn't find a product matching \"{shown}\". Could you give me its name as "
-                 "it appears in the shop, or its SKU (the product code on the product page)?"
-        )
-    else:
-        dispatcher.utter_message(text="Which product do you mean? Tell me its name or SKU.")
+    dispatcher.utter_message(text=says.not_found(resolution.query) if resolution.query else says.ASK_PRODUCT)
     return []
 
 

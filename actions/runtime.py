@@ -6,11 +6,10 @@ the action server starts (`warm_up`), not on a shopper's first question.
 from __future__ import annotations
 
 import logging
-import os
 from functools import lru_cache
 
-from catalog.config import database_url, index_path
-from catalog.policy import PolicyStore
+from catalog.config import database_url, index_path, semantic_search
+from catalog.policy import PolicyStore, shared_store
 from catalog.search.resolver import ProductResolver
 from catalog.search.semantic_index import SemanticIndex
 from catalog.uow import UnitOfWork
@@ -18,24 +17,19 @@ from catalog.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def semantic_enabled() -> bool:
-    return os.environ.get("SEMANTIC_SEARCH", "1") != "0"
-
-
 @lru_cache(maxsize=1)
 def resolver() -> ProductResolver:
     url = database_url()
     embedder = None
-    if semantic_enabled():
+    if semantic_search():
         from catalog.search.embedder import shared_embedder
 
         embedder = shared_embedder()
     return ProductResolver(lambda: UnitOfWork(url), embedder, SemanticIndex(index_path(url)))
 
 
-@lru_cache(maxsize=1)
 def policies() -> PolicyStore:
-    return PolicyStore()
+    return shared_store()
 
 
 def uow() -> UnitOfWork:
@@ -44,11 +38,11 @@ def uow() -> UnitOfWork:
 
 def warm_up() -> None:
     """Load the model and the catalog now, and say loudly if the database needs migrating."""
-    from catalog.db.engine import engine_for
-    from catalog.db.migrate import is_current
+    from catalog.services.schema import schema_is_current
+    from catalog.services.substitutes import load_index
 
     try:
-        if not is_current(engine_for(database_url())):
+        if not schema_is_current(database_url()):
             log.error("the database is not at the latest schema: run `python -m catalog migrate` "
                       "(make serve does this); until then stock questions get an apology")
     except Exception:
@@ -59,8 +53,6 @@ def warm_up() -> None:
     except Exception:  # the database may be down at start; questions will say so politely
         log.exception("could not load the catalog at start-up; will retry on the first question")
     try:
-        from catalog.services.substitutes import load_index
-
         log.info("substitutes index: %d products", len(load_index(database_url())))
     except Exception:
         log.exception("could not load the substitutes index; it is read again on the first question")

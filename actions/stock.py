@@ -1,22 +1,21 @@
 """Stock questions: which product is meant, and what the database says about it now."""
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
-from actions.guard import apologise_on_failure
-from actions.products import ask_which, asked_about, remember
-from actions.replies import product_card, product_name, stock_reply
+from actions.base import CatalogAction
+from actions.common import intent, today
+from actions.products import ask_which, asked_about, display_name, remember
 from actions.substitutes import forget_offer, offer_substitutes
 from catalog.domain.stock import Outlook
 from catalog.search.resolver import Match
 from catalog.services.stock import StockReport, check_stock
+from catalog.wording.stock import no_records, product_card, stock_reply
 
 log = logging.getLogger(__name__)
 
@@ -28,27 +27,22 @@ def nothing_available(report: StockReport) -> bool:
     return report.variant_exists and all(a.stock.available <= 0 for a in report.asked)
 
 
-class ActionAnswerStock(Action):
+class ActionAnswerStock(CatalogAction):
     def name(self) -> str:
         return "action_answer_stock"
 
-    @apologise_on_failure
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
-        return await asyncio.to_thread(self._answer, dispatcher, tracker)
-
-    def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+    def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         match, color, size, variant_sku = asked_about(tracker)
         if not isinstance(match, Match):
             return ask_which(dispatcher, match)
-        today = dt.date.today()
-        report = check_stock(runtime.uow(), match.product, color=color, size=size, sku=variant_sku, today=today)
+        day = today()
+        report = check_stock(runtime.uow(), match.product, day, color=color, size=size, sku=variant_sku)
         if report is None:
-            dispatcher.utter_message(text=f"Sorry, I can't find stock records for the {product_name(match.product)}.")
+            dispatcher.utter_message(text=no_records(display_name(match)))
             return []
         # The card (picture, price, stock badge) travels with the words, as one bot message.
-        dispatcher.utter_message(text=stock_reply(report, today, asking_date=intent == "ask_restock_date"),
-                                 json_message=product_card(report, today))
+        dispatcher.utter_message(text=stock_reply(report, day, asking_date=intent(tracker) == "ask_restock_date"),
+                                 json_message=product_card(report, day))
         return remember(match, color, size) + self._offer(dispatcher, tracker, report, color, size)
 
     @staticmethod
