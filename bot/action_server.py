@@ -7,19 +7,19 @@ the single process that answers.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
+from bot.logs import configure as configure_logging
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Stockout assistant action server")
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
-    parser.add_argument("--host", default=os.environ.get("ACTION_HOST", "127.0.0.1"))
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
 
     from actions.runtime import warm_up
 

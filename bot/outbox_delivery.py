@@ -10,27 +10,55 @@ loses nothing (undelivered rows stay pending; a stopping worker gives its claims
 crashed one's claims expire). The one window left is a crash between the channel's
 answer and that record: the message goes again once its claim expires.
 
-Outcomes of `send`: "sent" (with the channel's id for the message, if any); "rejected"
-(never deliverable: given up, the recipient's next messages go on); "failing" (still
-failing after retries: it waits in the outbox and the recipient's later messages wait
-behind it, keeping the order); "blocked" (the recipient refuses everything).
+What `send` returns (`Sent`): SENT (with the channel's id for the message, if any);
+REJECTED (never deliverable: given up, the recipient's next messages go on); FAILING
+(still failing after retries: it waits in the outbox and the recipient's later messages
+wait behind it, keeping the order); BLOCKED (the recipient refuses everything).
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import enum
 import logging
+import os
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from catalog.db.orm import utcnow
+from bot.logs import configure as configure_logging
+from catalog.clock import utcnow
 from catalog.services.outbox import OutgoingMessage, claim, mark_sent, record_failure, release
 from catalog.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-Outcome = tuple[str, str | None]
+
+
+def sender_options(channel: str, description: str, batch: int, argv: list[str] | None) -> tuple[int, str]:
+    """A sender process's command line (`--batch`, `--worker-id`), logging set up:
+    (batch size, worker id; by default the channel, host and process)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--batch", type=int, default=batch)
+    parser.add_argument("--worker-id", default=None)
+    args = parser.parse_args(argv)
+    configure_logging()
+    return max(1, args.batch), args.worker_id or f"{channel}:{socket.gethostname()}:{os.getpid()}"
+
+
+class Sent(enum.Enum):
+    SENT = "sent"
+    REJECTED = "rejected"
+    FAILING = "failing"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Sent
+    detail: str | None = None  # the channel's id for a sent message, else what went wrong
 
 
 @dataclass
@@ -54,7 +82,7 @@ class OrderedDelivery:
         self._parallel = asyncio.Semaphore(parallel) if parallel else None
         self.stopping = asyncio.Event()
 
-    async def send(self, message: OutgoingMessage) -> Outcome:
+    async def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError
 
     async def on_blocked(self, recipient: str) -> None:
@@ -103,16 +131,17 @@ class OrderedDelivery:
                 if self.stopping.is_set():
                     await asyncio.to_thread(release, self.uow_factory(), [m.id for m in queue[i:]], self.worker_id)
                     return
-                outcome, detail = await self.send(message)
-                if outcome == "sent":
+                result = await self.send(message)
+                outcome, detail = result.outcome, result.detail
+                if outcome is Sent.SENT:
                     await asyncio.to_thread(mark_sent, self.uow_factory(), message.id, self.worker_id, detail)
                     stats.sent += 1
-                elif outcome == "blocked":
+                elif outcome is Sent.BLOCKED:
                     await self.on_blocked(recipient)
                     stats.unreachable.append(recipient)
                     stats.given_up += 1 + len(rest)
                     return
-                elif outcome == "rejected":
+                elif outcome is Sent.REJECTED:
                     log.warning("%s message %s given up: %s", self.channel, message.id, detail)
                     await asyncio.to_thread(record_failure, self.uow_factory(), message, self.worker_id,
                                             detail or "", utcnow(), True)

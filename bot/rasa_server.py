@@ -1,5 +1,5 @@
-"""Start Rasa (in the Python 3.10 environment) with two fixes to custom-action calls and
-two to the socket.io channel the website's chat widget uses.
+"""Start Rasa (in the Python 3.10 environment) with four fixes: two to custom-action calls
+and two to the socket.io channel the website's chat widget uses.
 
 1. No silent failures. Rasa 3.6 logs a custom action that fails (action server down,
    timing out, crashing) and then sends the shopper nothing at all. Here such a failure
@@ -29,12 +29,9 @@ import sys
 from rasa.core.actions import action as rasa_actions
 from rasa.shared.core.events import BotUttered
 
-log = logging.getLogger(__name__)
+from catalog.wording.errors import ACTION_SERVER_DOWN
 
-APOLOGY = (
-    "Sorry, I can't check that right now because one of our systems isn't responding. "
-    "Please try again in a few minutes, or say \"talk to a person\" and our team will help you."
-)
+log = logging.getLogger(__name__)
 
 _original_run = rasa_actions.RemoteAction.run
 
@@ -46,7 +43,7 @@ async def _run_or_apologise(self, output_channel, nlg, tracker, domain, *args, *
         raise  # a form rejecting a slot is normal dialogue, not a failure
     except Exception:
         log.exception("custom action %s failed; apologising to %s", self.name(), tracker.sender_id)
-        return [BotUttered(APOLOGY, metadata={"error": "action_failed", "action": self.name()})]
+        return [BotUttered(ACTION_SERVER_DOWN, metadata={"error": "action_failed", "action": self.name()})]
 
 
 def _cached_validator():

@@ -12,14 +12,13 @@ X-Bridge-Secret; answers with the bot's messages like the REST channel.
 from __future__ import annotations
 
 import hmac
-import os
 from typing import Any
 
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-SECRET_HEADER = "X-Bridge-Secret"
+from bot.telegram.settings import BRIDGE_SECRET_HEADER, bridge_secret
 
 
 class TelegramBridgeInput(RestInput):
@@ -43,8 +42,8 @@ class TelegramBridgeInput(RestInput):
 
         @blueprint.middleware("request")
         async def only_the_bridge(request: Request):
-            secret = os.environ.get("TELEGRAM_BRIDGE_SECRET", "")
-            given = request.headers.get(SECRET_HEADER, "")
+            secret = bridge_secret()
+            given = request.headers.get(BRIDGE_SECRET_HEADER, "")
             if request.method != "GET" and not (secret and hmac.compare_digest(given.encode(), secret.encode())):
                 return response.json({"error": "forbidden"}, status=403)
             return None

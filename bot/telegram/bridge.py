@@ -37,32 +37,19 @@ from telegram.ext import (
     filters,
 )
 
+from bot.logs import configure as configure_logging
 from bot.telegram.replies import ButtonPayloads, Outgoing, render
-from bot.telegram.settings import TelegramSettings
+from bot.telegram.settings import BRIDGE_SECRET_HEADER, TelegramSettings
 from catalog.config import database_url
+from catalog.domain.statuses import Channel
 from catalog.services.reachability import mark_reachable, stop_alerts
 from catalog.uow import UnitOfWork
+from catalog.wording import telegram as says
+from catalog.wording.errors import ASSISTANT_DOWN
 
 log = logging.getLogger(__name__)
-CHANNEL = "telegram"
-SECRET_HEADER = "X-Bridge-Secret"
+CHANNEL = Channel.TELEGRAM
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a start payload
-
-HELP = (
-    "I'm the shop's assistant. Ask me things like:\n"
-    "• is the Trail Runner in stock in size 42?\n"
-    "• when will it be back?\n"
-    "• anything similar in stock?\n"
-    "• tell me when it's back / pre-order it\n"
-    "• where is my order?\n"
-    "• I want to talk to a person\n\n"
-    "/stop ends back-in-stock alerts. /help shows this again."
-)
-UNAVAILABLE = (
-    "Sorry, I can't answer right now because our assistant isn't responding. Please send your "
-    "message again in a few minutes. If it's urgent, write \"talk to a person\" then, and our team will help."
-)
-EXPIRED_BUTTON = "That button has expired. Please ask me again and I'll give you fresh options."
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -131,22 +118,17 @@ class Bridge:
             await self.converse(update, "/greet")
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.send(update.effective_chat.id, [Outgoing(HELP)])
+        await self.send(update.effective_chat.id, [Outgoing(says.HELP)])
 
     async def on_stop(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         stopped = await asyncio.to_thread(stop_alerts, self.uow_factory(), CHANNEL, self._sender(update))
-        what = (f"{stopped.alerts_ended} back-in-stock alert{'s' if stopped.alerts_ended != 1 else ''} stopped"
-                if stopped.alerts_ended else "You had no back-in-stock alerts")
-        await self.send(update.effective_chat.id, [Outgoing(
-            f"Done. {what}; I won't send you any more. Updates about your own orders and pre-orders "
-            "still come. Just write to me whenever you need something.")])
+        await self.send(update.effective_chat.id, [Outgoing(says.stopped(stopped.alerts_ended))])
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.converse(update, update.effective_message.text or "")
 
     async def on_unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.send(update.effective_chat.id, [Outgoing(
-            "I don't know that command. /help shows what I can do, or just write your question.")])
+        await self.send(update.effective_chat.id, [Outgoing(says.UNKNOWN_COMMAND)])
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -158,7 +140,7 @@ class Bridge:
                 pass
         payload = self.payloads.decode(query.data or "")
         if not payload:
-            await self.send(update.effective_chat.id, [Outgoing(EXPIRED_BUTTON)])
+            await self.send(update.effective_chat.id, [Outgoing(says.EXPIRED_BUTTON)])
             return
         await self.converse(update, payload)
 
@@ -166,7 +148,7 @@ class Bridge:
         log.error("telegram update failed", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat:
             try:
-                await self.send(update.effective_chat.id, [Outgoing(UNAVAILABLE)])
+                await self.send(update.effective_chat.id, [Outgoing(ASSISTANT_DOWN)])
             except TelegramError:
                 pass
 
@@ -184,11 +166,11 @@ class Bridge:
             replies = await self.ask_rasa(self._sender(update), text, metadata)
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("assistant unreachable for chat %s: %s", chat, exc)
-            await self.send(chat, [Outgoing(UNAVAILABLE)])
+            await self.send(chat, [Outgoing(ASSISTANT_DOWN)])
             return
         outgoing = render(replies, self.payloads)
         if not outgoing:
-            outgoing = [Outgoing("Sorry, I didn't catch that. Could you say it another way? /help shows examples.")]
+            outgoing = [Outgoing(says.DIDNT_CATCH)]
         await self.send(chat, outgoing, bot=update.get_bot())
 
     async def ask_rasa(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
@@ -196,7 +178,7 @@ class Bridge:
         response = await self.http.post(
             f"{self.settings.rasa_url}/webhooks/telegram/webhook",
             json={"sender": sender, "message": text, "metadata": metadata},
-            headers={SECRET_HEADER: self.settings.bridge_secret},
+            headers={BRIDGE_SECRET_HEADER: self.settings.bridge_secret},
         )
         response.raise_for_status()
         data = response.json()
@@ -235,8 +217,7 @@ def build_application(settings: TelegramSettings, uow_factory: Callable[[], Unit
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     settings = TelegramSettings.from_env()
     if not settings.enabled:
         print("Telegram is off: set TELEGRAM_BOT_TOKEN to start the bridge", file=sys.stderr)

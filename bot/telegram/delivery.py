@@ -23,11 +23,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.helpers import escape_markdown
 
-from bot.outbox_delivery import OrderedDelivery, Outcome
+from bot.outbox_delivery import OrderedDelivery, Sent, SendResult
 from bot.telegram.limits import RateLimiter
+from catalog.domain.statuses import Channel
 from catalog.services.outbox import OutgoingMessage
 from catalog.services.reachability import mark_unreachable
 from catalog.uow import UnitOfWork
+from catalog.wording.notices import notice_text
 
 log = logging.getLogger(__name__)
 MAX_TRANSIENT_RETRIES = 4  # per message per batch, with pauses of 0.5, 1, 2, 4 s
@@ -39,7 +41,7 @@ def seconds(value: int | float | dt.timedelta) -> float:
 
 
 class TelegramDelivery(OrderedDelivery):
-    channel = "telegram"
+    channel = Channel.TELEGRAM
 
     def __init__(self, bot: Bot, uow_factory: Callable[[], UnitOfWork], worker_id: str,
                  limiter: RateLimiter | None = None, batch: int = 300,
@@ -52,31 +54,32 @@ class TelegramDelivery(OrderedDelivery):
     async def on_blocked(self, recipient: str) -> None:
         await asyncio.to_thread(mark_unreachable, self.uow_factory(), self.channel, recipient)
 
-    async def send(self, message: OutgoingMessage) -> Outcome:
-        """One message through the limiter, with retries: (outcome, Telegram id or error)."""
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """One message through the limiter, with retries (the detail: Telegram's id or the error)."""
         transient = floods = 0
         while True:
             await self.limiter.acquire(message.recipient)
             try:
                 sent = await self._call(message)
-                return "sent", str(sent.message_id)
+                return SendResult(Sent.SENT, str(sent.message_id))
             except RetryAfter as exc:
                 floods += 1
                 self.limiter.pause(seconds(exc.retry_after))
                 if floods > MAX_FLOOD_WAITS:
-                    return "failing", str(exc)
+                    return SendResult(Sent.FAILING, str(exc))
             except Forbidden as exc:
                 log.info("telegram chat %s blocked the bot: %s", message.recipient, exc)
-                return "blocked", str(exc)
+                return SendResult(Sent.BLOCKED, str(exc))
             except BadRequest as exc:  # a subclass of NetworkError: check it first
-                return "rejected", str(exc)
+                return SendResult(Sent.REJECTED, str(exc))
             except (TimedOut, NetworkError) as exc:
                 transient += 1
                 if transient > MAX_TRANSIENT_RETRIES:
-                    return "failing", str(exc)
+                    return SendResult(Sent.FAILING, str(exc))
                 await asyncio.sleep(self.retry_pause * 2 ** (transient - 1))
+
     async def _call(self, message: OutgoingMessage):
-        text = escape_markdown(message.body, version=2)
+        text = escape_markdown(notice_text(message.kind, message.payload, message.body), version=2)
         image = (message.payload or {}).get("image_url")
         if image:
             try:

@@ -6,16 +6,13 @@ sends them, and nothing is sent twice.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
-import os
-import socket
 import sys
 
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.outbox_delivery import sender_options
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.settings import TelegramSettings
 from catalog.config import database_url
@@ -36,18 +33,12 @@ async def serve(settings: TelegramSettings, url: str, worker_id: str, batch: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Deliver queued messages to Telegram")
-    parser.add_argument("--batch", type=int, default=300)
-    parser.add_argument("--worker-id", default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    batch, worker = sender_options("telegram", "Deliver queued messages to Telegram", 300, argv)
     settings = TelegramSettings.from_env()
     if not settings.enabled:
         print("Telegram is off (no TELEGRAM_BOT_TOKEN): nothing to deliver", file=sys.stderr)
         return 0
-    worker = args.worker_id or f"telegram:{socket.gethostname()}:{os.getpid()}"
-    return asyncio.run(serve(settings, database_url(), worker, max(1, args.batch)))
+    return asyncio.run(serve(settings, database_url(), worker, batch))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ and answers 429 with retry_after beyond that. The limiter stays a little under b
 and spaces messages evenly (one every 1/per_second s) instead of letting a second's
 worth go out at once: Telegram counts on its own clock, after network jitter, and a
 burst that left here within one second can arrive there within less. After a 429 it
-pauses all sending for the time Telegram asked.
+pauses all sending for the time Telegram asked. A new limiter (a dispatcher just started,
+e.g. after a restart) sends nothing for one per-chat interval: the dispatcher before it may
+have written to the same chats a moment ago.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ class RateLimiter:
         self._clock, self._sleep = clock, sleep
         self._next_slot = 0.0
         self._next_for_chat: dict[str, float] = {}
-        self._paused_until = 0.0
+        self._paused_until = clock() + per_chat_interval
         self._lock = asyncio.Lock()
 
     async def acquire(self, chat: str) -> None:

@@ -1,8 +1,18 @@
-"""Telegram configuration, all from the environment (nothing secret lives in files)."""
+"""Telegram's settings, read from the environment here and nowhere else (nothing secret
+lives in files). Pure Python: Rasa's telegram channel (another Python) reads the bridge's
+secret from here too."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+# The bridge proves itself to Rasa's telegram channel with this header (the shared secret).
+BRIDGE_SECRET_HEADER = "X-Bridge-Secret"
+
+
+def bridge_secret(env: dict[str, str] | None = None) -> str:
+    """Shared by the bridge and Rasa's telegram channel: only the bridge may speak as Telegram."""
+    return (os.environ if env is None else env).get("TELEGRAM_BRIDGE_SECRET", "")
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class TelegramSettings:
             webhook_listen=env.get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1"),
             webhook_port=int(env.get("TELEGRAM_WEBHOOK_PORT", "8443")),
             rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{env.get('RASA_PORT', '5005')}").rstrip("/"),
-            bridge_secret=env.get("TELEGRAM_BRIDGE_SECRET", ""),
+            bridge_secret=bridge_secret(env),
         )
         if settings.enabled and mode == "webhook" and not (settings.webhook_url and settings.webhook_secret):
             raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")

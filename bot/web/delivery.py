@@ -2,7 +2,7 @@
 
 Outbox rows of the `socketio` channel have the widget's session id as recipient (the
 actions record `tracker.sender_id`, which the socket.io channel sets to that id). Each
-message is appended to that conversation through Rasa's HTTP API (bot/web/relay.py):
+message is appended to that conversation through Rasa's HTTP API (bot/rasa_api.py):
 Rasa keeps it in the conversation and emits it to the widgets open on that session; a
 widget opened later picks it up from the conversation's history.
 
@@ -24,49 +24,49 @@ from collections.abc import Callable
 
 import httpx
 
-from bot.outbox_delivery import OrderedDelivery, Outcome
-from bot.web.relay import TIMEOUT, RelayError, post_bot_event
+from bot.outbox_delivery import OrderedDelivery, Sent, SendResult
+from bot.rasa_api import TIMEOUT, WEB_CHANNEL, RasaApi, RasaError
 from bot.web.settings import WebSettings
 from catalog.services.outbox import OutgoingMessage
 from catalog.uow import UnitOfWork
+from catalog.wording.notices import notice_text
 
 log = logging.getLogger(__name__)
 MAX_TRANSIENT_RETRIES = 3  # per message per batch, with pauses of 0.5, 1, 2 s
 
 
 class WebDelivery(OrderedDelivery):
-    channel = "socketio"
+    channel = WEB_CHANNEL
 
     def __init__(self, settings: WebSettings, uow_factory: Callable[[], UnitOfWork], worker_id: str,
-                 client: httpx.AsyncClient | None = None, batch: int = 200,
-                 lease: dt.timedelta = dt.timedelta(minutes=2), retry_pause: float = 0.5,
+                 batch: int = 200, lease: dt.timedelta = dt.timedelta(minutes=2), retry_pause: float = 0.5,
                  parallel: int = 8) -> None:
         # sessions sent to at once: Rasa has 2 cores too
         super().__init__(uow_factory, worker_id, batch, lease, parallel)
         self.settings = settings
-        self.client = client
-        self._own_client = client is None
         self.retry_pause = retry_pause
+        self._rasa: RasaApi | None = None  # one connection pool, opened on the delivery's event loop
 
     async def aclose(self) -> None:
-        if self._own_client and self.client is not None:
-            await self.client.aclose()
-            self.client = None
+        if self._rasa is not None:
+            await self._rasa.client.aclose()
+            self._rasa = None
 
-    async def send(self, message: OutgoingMessage) -> Outcome:
-        """One message, with retries: (outcome, error)."""
-        if self.client is None:
-            self.client = httpx.AsyncClient(timeout=TIMEOUT)
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """One message, with retries."""
+        if self._rasa is None:
+            self._rasa = RasaApi(self.settings.rasa_url, self.settings.rasa_token, httpx.AsyncClient(timeout=TIMEOUT))
+        text = notice_text(message.kind, message.payload, message.body)
         metadata = {"kind": message.kind, "outbox_id": message.id}
         transient = 0
         while True:
             try:
-                await post_bot_event(self.client, self.settings, message.recipient, message.body, metadata)
-                return "sent", None
-            except RelayError as exc:
+                await self._rasa.send_to_widget(message.recipient, text, metadata)
+                return SendResult(Sent.SENT)
+            except RasaError as exc:
                 if not exc.transient:
-                    return "rejected", str(exc)
+                    return SendResult(Sent.REJECTED, str(exc))
                 transient += 1
                 if transient > MAX_TRANSIENT_RETRIES or self.stopping.is_set():
-                    return "failing", str(exc)
+                    return SendResult(Sent.FAILING, str(exc))
                 await asyncio.sleep(self.retry_pause * 2 ** (transient - 1))

@@ -6,13 +6,10 @@ claimed messages not yet sent are given back, so nothing is sent twice or lost.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
-import os
-import socket
 import sys
 
+from bot.outbox_delivery import sender_options
 from bot.web.delivery import WebDelivery
 from bot.web.settings import WebSettings
 from catalog.config import database_url
@@ -25,14 +22,9 @@ async def serve(settings: WebSettings, url: str, worker_id: str, batch: int) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Deliver queued messages to website chats (Rasa's socket.io channel)")
-    parser.add_argument("--batch", type=int, default=200)
-    parser.add_argument("--worker-id", default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    worker = args.worker_id or f"web:{socket.gethostname()}:{os.getpid()}"
-    return asyncio.run(serve(WebSettings.from_env(), database_url(), worker, max(1, args.batch)))
+    batch, worker = sender_options("web", "Deliver queued messages to website chats (Rasa's socket.io channel)",
+                                   200, argv)
+    return asyncio.run(serve(WebSettings.from_env(), database_url(), worker, batch))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""Web server configuration, from the environment."""
+"""The web server's (and the web sender's) settings, read from the environment here and
+nowhere else."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+from bot.rasa_api import RasaApi
 
 
 @dataclass(frozen=True)
@@ -14,7 +17,6 @@ class WebSettings:
     # Where this server reaches Rasa's HTTP API (transcripts, pause/resume, staff replies).
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = ""  # Rasa's --auth-token for its HTTP API
-    session_secret: str = ""  # signs console session cookies
     secure_cookies: bool = False  # set behind HTTPS
 
     @classmethod
@@ -27,6 +29,8 @@ class WebSettings:
             public_rasa_url=env.get("PUBLIC_RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
             rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
             rasa_token=env.get("RASA_TOKEN", ""),
-            session_secret=env.get("WEB_SESSION_SECRET", ""),
             secure_cookies=env.get("WEB_SECURE_COOKIES", "0") == "1",
         )
+
+    def rasa_api(self) -> RasaApi:
+        return RasaApi(self.rasa_url, self.rasa_token)

@@ -17,22 +17,23 @@ import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import httpx
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from actions.replies import day, money, stock_badge
-from bot.web.messages import bot_events_as_messages
-from bot.web.relay import valid_session_id
+from bot.rasa_api import WEB_CHANNEL, RasaApi, RasaError
+from bot.web.messages import bot_events_as_messages, is_widget_session
 from bot.web.settings import WebSettings
 from catalog.domain.stock import Outlook
 from catalog.services import storefront
+from catalog.services.stock import VariantAnswer
 from catalog.uow import UnitOfWork
+from catalog.wording.format import money
+from catalog.wording.stock import label_of, listing_badge, product_url, restock_line, stock_badge, ways_to_wait
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -46,7 +47,11 @@ templates = Jinja2Templates(env=Environment(
 
 
 def _settings(request: Request) -> WebSettings:
-    return getattr(request.app.state, "settings", None) or WebSettings.from_env()
+    return request.app.state.settings
+
+
+def _rasa(request: Request) -> RasaApi:
+    return request.app.state.rasa
 
 
 def _origin(url: str) -> str:
@@ -79,10 +84,6 @@ def _image(url: str | None) -> str | None:
     return url if url and urlsplit(url).scheme in ("http", "https") else None
 
 
-def product_url(sku: str) -> str:
-    return "/products/" + quote(sku, safe="")
-
-
 # --------------------------------------------------------------------------- pages
 
 @router.get("/", response_class=HTMLResponse)
@@ -100,7 +101,7 @@ async def home(request: Request, q: str = Query("", max_length=200), category: s
         "url": product_url(p.sku), "title": p.title, "brand": p.brand, "category": p.category,
         "image": _image(p.image_url),
         "price": ("from " if p.price_varies else "") + money(p.price_from, p.currency),
-        "badge": "Out of stock" if p.available <= 0 else (f"Only {p.available} left" if p.low else "In stock"),
+        "badge": listing_badge(p.available, p.low),
         "state": "out" if p.available <= 0 else ("low" if p.low else "in"),
         "variants": p.variants,
     } for p in listing.products]
@@ -115,7 +116,7 @@ async def home(request: Request, q: str = Query("", max_length=200), category: s
 
 @router.get("/products/{sku}", response_class=HTMLResponse)
 async def product(request: Request, sku: str) -> HTMLResponse:
-    today = dt.date.today()
+    today = dt.date.today()  # the shop's calendar day, as the chat's (actions.common.today)
     page = await run_in_threadpool(storefront.product_page, UnitOfWork(), sku, today)
     if page is None:
         return _page(request, "not_found.html", {"sku": sku, "query": ""}, status_code=404)
@@ -129,34 +130,15 @@ async def product(request: Request, sku: str) -> HTMLResponse:
     })
 
 
-def _variant_row(a, today: dt.date, selected: bool) -> dict[str, Any]:
+def _variant_row(a: VariantAnswer, today: dt.date, selected: bool) -> dict[str, Any]:
     o = a.outlook
-    restock, restock_date = "", None
-    if o.outlook is Outlook.INCOMING:
-        if o.restock_date is None:
-            restock = f"{o.restock_qty} on order; delivery date not confirmed yet"
-        elif o.overdue:
-            restock, restock_date = f"{o.restock_qty} on order; the delivery due on {day(o.restock_date, today)} is running late", o.restock_date
-        else:
-            restock, restock_date = f"Back around {day(o.restock_date, today)} ({o.restock_qty} on order)", o.restock_date
-    elif o.outlook is Outlook.OTHER_SUPPLIER and o.alternative is not None:
-        lead = o.alternative.lead_time_days
-        restock = "Another supplier can ship it" + (f" in about {lead} days" if lead is not None else "")
-    elif o.outlook is Outlook.LEAD_TIME and o.lead_time_days is not None:
-        restock = f"No delivery scheduled; usually restocked within {o.lead_time_days} days of an order"
-    elif o.outlook is Outlook.NO_RESTOCK:
-        restock = "No restock planned"
-    options = []
-    if o.available <= 0 and o.can_preorder:
-        options.append("Pre-order available")
-    if o.available <= 0 and o.can_backorder:
-        options.append("Backorder available")
+    dated = o.outlook is Outlook.INCOMING and o.restock_date is not None
     return {
-        "sku": a.stock.sku, "label": a.label or "Standard", "price": money(a.stock.price, a.stock.currency),
+        "sku": a.stock.sku, "label": label_of(a) or "Standard", "price": money(a.stock.price, a.stock.currency),
         "badge": stock_badge(o, today), "available": a.stock.available,
         "state": "in" if o.outlook is Outlook.IN_STOCK else ("low" if o.outlook is Outlook.LOW_STOCK else "out"),
-        "restock": restock, "restock_date": restock_date.isoformat() if restock_date else None,
-        "options": options, "selected": selected, "url": product_url(a.stock.sku),
+        "restock": restock_line(o, today), "restock_date": o.restock_date.isoformat() if dated else None,
+        "options": ways_to_wait(o), "selected": selected, "url": product_url(a.stock.sku),
     }
 
 
@@ -179,19 +161,13 @@ async def widget_history(request: Request, session_id: str = Query(..., max_leng
     widget receives them live. The session id is the widget's own secret (its socket.io room);
     only conversations held over socket.io are answered, never a Telegram or REST one."""
     headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
-    if not valid_session_id(session_id):
+    if not is_widget_session(session_id):
         return JSONResponse({"messages": []}, status_code=400, headers=headers)
-    settings = _settings(request)
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0)) as client:
-            response = await client.get(
-                f"{settings.rasa_url}/conversations/{quote(session_id, safe='')}/tracker",
-                params={"token": settings.rasa_token, "include_events": "AFTER_RESTART"})
-        response.raise_for_status()
-        tracker = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+        tracker = await _rasa(request).tracker(session_id, include_events="AFTER_RESTART")
+    except RasaError as exc:
         log.warning("history of %s unavailable: %s", session_id, exc)
         return JSONResponse({"messages": []}, status_code=502, headers=headers)
-    if tracker.get("latest_input_channel") != "socketio":  # only a widget's own conversation
+    if tracker.get("latest_input_channel") != WEB_CHANNEL:  # only a widget's own conversation
         return JSONResponse({"messages": []}, headers=headers)
     return JSONResponse({"messages": bot_events_as_messages(tracker.get("events") or [], since)}, headers=headers)

@@ -2,8 +2,9 @@
 over from the bot and hand it back, decide refunds waiting for approval, and see what is
 out of stock and who waits for it.
 
-Modules: `accounts` (passwords, sign-in with rate limiting), `accounts_cli` (create-staff),
-`sessions` (server-side sessions, CSRF), `rasa` (Rasa's HTTP API), `queue` (tickets and who
-took them), `conversation` (transcript and the customer's side), `replies` (staff messages
-to the customer's channel), `refunds`, `stock`, and `routes` (the FastAPI router).
+An adapter: accounts, sessions, tickets and refunds are catalog services
+(catalog.services.staff, .handoff, .refunds), what the pages list comes from read models
+(catalog.views), the words from catalog.wording.console. Modules here: `routes` (the
+FastAPI router), `transcript` (reading Rasa's tracker), `replies` (staff messages to the
+customer's channel), `accounts_cli` (create-staff).
 """

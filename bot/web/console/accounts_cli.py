@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 
-from bot.web.console.accounts import AccountError, create_staff, normalise_username, password_problem, set_password, username_problem
+from bot.web.settings import WebSettings
+from catalog.config import database_url
+from catalog.domain.staff import AccountProblem, normalise_username, password_problem, username_problem
+from catalog.services.schema import migrate
+from catalog.services.staff import AccountError, create_staff, set_password
+from catalog.uow import UnitOfWork
+from catalog.wording.console import ACCOUNT_PROBLEMS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,29 +34,25 @@ def main(argv: list[str] | None = None) -> int:
     username = normalise_username(args.username)
     problem = username_problem(username)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {ACCOUNT_PROBLEMS[problem]}", file=sys.stderr)
         return 2
     password = _read_password(args.password_stdin, username)
     if password is None:
         return 1
 
-    from catalog.config import database_url
-    from catalog.db.migrate import upgrade
-    from catalog.uow import UnitOfWork
-
     url = args.database_url or database_url()
-    upgrade(url)  # the staff tables arrive with the schema
+    migrate(url)  # the staff tables arrive with the schema
     try:
         if args.reset_password:
             staff = set_password(UnitOfWork(url), username, password)
             print(f"New password set for staff account {staff.username!r}; its sessions have ended.")
         else:
             staff = create_staff(UnitOfWork(url), username, password)
-            port = os.environ.get("WEB_PORT", "8080")
+            port = WebSettings.from_env().port
             print(f"Created staff account {staff.username!r}. Sign in at http://127.0.0.1:{port}/console")
     except AccountError as exc:
-        hint = " (use --reset-password to set a new password)" if "already exists" in str(exc) else ""
-        print(f"error: {exc}{hint}", file=sys.stderr)
+        hint = " (use --reset-password to set a new password)" if exc.problem is AccountProblem.EXISTS else ""
+        print(f"error: {ACCOUNT_PROBLEMS[exc.problem]}{hint}", file=sys.stderr)
         return 1
     return 0
 
@@ -63,7 +64,7 @@ def _read_password(from_stdin: bool, username: str) -> str | None:
         password = getpass.getpass(f"Password for {username}: ")
         problem = password_problem(password, username)
         if problem:
-            print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {ACCOUNT_PROBLEMS[problem]}", file=sys.stderr)
             return None
         if getpass.getpass("Repeat the password: ") != password:
             print("error: the two passwords differ", file=sys.stderr)
@@ -73,7 +74,7 @@ def _read_password(from_stdin: bool, username: str) -> str | None:
         return None
     problem = password_problem(password, username)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {ACCOUNT_PROBLEMS[problem]}", file=sys.stderr)
         return None
     return password
 

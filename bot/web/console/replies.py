@@ -1,8 +1,8 @@
 """A staff member's message reaches the customer on the channel they are using.
 
-- web widget (`socketio`): `bot.web.relay.send_to_web_conversation`, which appends a bot
-  event with `output_channel=latest&execute_side_effects=true`, so Rasa pushes it to the
-  open widget and keeps it in the transcript;
+- web widget (`socketio`): appended to the conversation with the socket.io output channel
+  (bot/rasa_api.py, `send_to_widget`), so Rasa pushes it to the open widget and keeps it
+  in the transcript;
 - Telegram: a `staff_reply` row in the outbox (sent by bot/telegram/dispatch.py, in order
   with the chat's other queued messages), and the bot event appended to the tracker so
   the transcript shows it;
@@ -15,15 +15,12 @@ request delivers it once.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
-from bot.web.console.rasa import RasaClient, bot_message
-from catalog.db.orm import ChannelIdentity
-from catalog.services.outbox import enqueue
+from bot.rasa_api import WEB_CHANNEL, RasaApi, RasaError, bot_event
+from catalog.domain.statuses import Channel, MessageKind
+from catalog.services.outbox import queue_message
 from catalog.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -32,15 +29,7 @@ _locks: dict[str, asyncio.Lock] = {}
 
 
 class DeliveryError(RuntimeError):
-    """The reply could not be delivered; the message says why, for the staff member."""
-
-
-def _relay():
-    try:
-        from bot.web.relay import send_to_web_conversation
-    except ImportError:  # the widget's relay lands separately
-        return None
-    return send_to_web_conversation
+    """The reply could not be delivered (nothing was sent); the message says why, for the log."""
 
 
 def _already_sent(tracker: dict[str, Any], key: str) -> bool:
@@ -48,52 +37,37 @@ def _already_sent(tracker: dict[str, Any], key: str) -> bool:
                for e in tracker.get("events") or [])
 
 
-async def send_reply(settings: Any, rasa: RasaClient, uow: UnitOfWork, sender_id: str, text: str, staff: str,
-                     key: str, fallback_channel: str = "", kind: str = "staff_reply") -> str:
+async def send_reply(rasa: RasaApi, uow: UnitOfWork, sender_id: str, text: str, staff: str, key: str,
+                     fallback_channel: str = "", kind: str = MessageKind.STAFF_REPLY) -> str:
     """Deliver `text` to the customer of conversation `sender_id`; returns the channel used.
-    Raises DeliveryError (nothing was sent) with a reason staff can act on."""
+    Raises DeliveryError, or RasaError when Rasa cannot be reached."""
     text = (text or "").strip()
     if not text:
-        raise DeliveryError("The message is empty.")
+        raise DeliveryError("the message is empty")
     if len(text) > MAX_REPLY:
-        raise DeliveryError(f"The message is too long (at most {MAX_REPLY} characters).")
+        raise DeliveryError(f"the message is too long (at most {MAX_REPLY} characters)")
     key = (key or "").strip()[:100]
     if not key:
-        raise DeliveryError("The form was incomplete; reload the page and try again.")
+        raise DeliveryError("the form was incomplete (no reply key)")
     lock = _locks.setdefault(sender_id, asyncio.Lock())
     async with lock:
         tracker = await rasa.tracker(sender_id)
         if _already_sent(tracker, key):
             return "already sent"
-        channel = tracker.get("latest_input_channel") or fallback_channel or "rest"
+        channel = tracker.get("latest_input_channel") or fallback_channel or Channel.REST
         metadata = {"staff": staff, "author": staff, "kind": kind, "reply_key": key}
-        if channel == "socketio":
-            relay = _relay()
-            if relay is None:
-                raise DeliveryError("The web chat relay is not available on this server, so the message "
-                                    "cannot reach the customer's chat window.")
+        if channel == WEB_CHANNEL:
             try:
-                result = relay(settings, sender_id, text, metadata)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
+                await rasa.send_to_widget(sender_id, text, metadata)
+            except RasaError as exc:
                 log.exception("staff reply to web conversation %s failed", sender_id)
-                raise DeliveryError(f"The web chat did not take the message ({type(exc).__name__}).") from exc
+                raise DeliveryError(f"the web chat did not take the message ({exc})") from exc
             return channel
-        if channel == "telegram":
-            queued = await asyncio.to_thread(_enqueue_telegram, uow, sender_id, text, staff, key, kind)
+        if channel == Channel.TELEGRAM:
+            queued = await asyncio.to_thread(queue_message, uow, Channel.TELEGRAM, sender_id, kind, text,
+                                             {"staff": staff}, f"{kind}:{sender_id}:{key}")
             if queued:
-                await rasa.append(sender_id, [bot_message(text, metadata)])
+                await rasa.append(sender_id, [bot_event(text, metadata)])
             return channel
-        await rasa.append(sender_id, [bot_message(text, metadata)])
+        await rasa.append(sender_id, [bot_event(text, metadata)])
         return channel
-
-
-def _enqueue_telegram(uow: UnitOfWork, chat_id: str, text: str, staff: str, key: str, kind: str) -> bool:
-    with uow:
-        customer_id = uow.session.execute(select(ChannelIdentity.customer_id).where(
-            ChannelIdentity.channel == "telegram", ChannelIdentity.external_id == chat_id[:200])).scalar()
-        n = enqueue(uow.session, customer_id=customer_id, channel="telegram", recipient=chat_id[:200], kind=kind,
-                    body=text, payload={"staff": staff}, dedupe_key=f"{kind}:{chat_id}:{key}")
-        uow.commit()
-        return n > 0

@@ -8,6 +8,8 @@ CSRF token. Responses carry a strict Content-Security-Policy (scripts only from
 """
 from __future__ import annotations
 
+import datetime as dt
+import hmac
 import logging
 import re
 import secrets
@@ -22,13 +24,22 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from bot.web.console import accounts, queue, refunds, sessions
-from bot.web.console.conversation import customer_panel, mentioned_skus, transcript
-from bot.web.console.rasa import RasaClient, RasaError
+from bot.rasa_api import RasaApi, RasaError
 from bot.web.console.replies import DeliveryError, send_reply
-from bot.web.console.stock import stock_panel
+from bot.web.console.transcript import mentioned_skus, transcript
 from bot.web.settings import WebSettings
+from catalog.clock import utcnow
+from catalog.config import low_stock_threshold
+from catalog.domain.staff import MAX_PASSWORD
+from catalog.domain.statuses import MessageKind, TicketStatus
+from catalog.services import handoff, staff as accounts
+from catalog.services.refunds import decide_refund as decide
+from catalog.services.staff import SignIn, StaffContext
 from catalog.uow import UnitOfWork
+from catalog.views import customer_panel, stock_panel, tickets
+from catalog.wording import console as says
+from catalog.wording.format import variant_label
+from catalog.wording.refunds import decision_text
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -42,22 +53,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 NEXT = re.compile(r"^/console(/[A-Za-z0-9_\-/.]*)?$")
-DONE = {
-    "taken": "You have the conversation: the assistant stays quiet until you hand it back.",
-    "replied": "Message sent.",
-    "handed_back": "Handed back: the assistant answers the customer's next message.",
-    "approved": "Refund approved and paid.",
-    "rejected": "Refund rejected.",
-    "already_decided": "Someone decided this refund already; nothing more was paid.",
-    "told": "The customer has been told.",
-}
-ERRORS = {
-    "taken_by_other": "Another staff member has this conversation.",
-    "rasa": "The assistant could not be reached, so nothing changed. Try again in a moment.",
-    "not_paused": "Take the conversation over before replying, so the assistant does not answer too.",
-    "delivery": "The message could not be delivered.",
-    "not_told": "Decided, but the customer could not be told automatically; please message them.",
-}
+SESSION_COOKIE, SECURE_SESSION_COOKIE = "console_session", "__Host-console_session"
+LOGIN_COOKIE, SECURE_LOGIN_COOKIE = "console_login", "__Host-console_login"
 
 
 class ConsoleRoute(APIRoute):
@@ -83,16 +80,29 @@ templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
 # ----------------------------------------------------------------------------- plumbing
 
 def _settings(request: Request) -> WebSettings:
-    return getattr(request.app.state, "settings", None) or WebSettings.from_env()
+    return request.app.state.settings
+
+
+def _rasa(request: Request) -> RasaApi:
+    return request.app.state.rasa
 
 
 def _uow() -> UnitOfWork:
     return UnitOfWork()
 
 
-def _rasa(request: Request) -> RasaClient:
-    settings = _settings(request)
-    return RasaClient(settings.rasa_url, settings.rasa_token)
+def _cookie_names(request: Request) -> tuple[str, str]:
+    """(session cookie, sign-in form cookie): with the `__Host-` prefix behind HTTPS."""
+    if _settings(request).secure_cookies:
+        return SECURE_SESSION_COOKIE, SECURE_LOGIN_COOKIE
+    return SESSION_COOKIE, LOGIN_COOKIE
+
+
+def same_token(expected: str | None, given: str | None) -> bool:
+    """Constant-time comparison; an empty token never matches."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
 
 
 def _client_ip(request: Request) -> str:
@@ -107,40 +117,38 @@ def _safe_next(target: str | None) -> str:
     return target if target and NEXT.match(target) and "//" not in target and ".." not in target else "/console"
 
 
-async def _current(request: Request) -> sessions.StaffContext | None:
-    name, _ = sessions.cookie_names(_settings(request).secure_cookies)
-    token = request.cookies.get(name)
+async def _current(request: Request) -> StaffContext | None:
+    token = request.cookies.get(_cookie_names(request)[0])
     if not token:
         return None
-    return await run_in_threadpool(sessions.lookup, _uow(), token)
+    return await run_in_threadpool(accounts.lookup_session, _uow(), token)
 
 
-async def page_staff(request: Request) -> sessions.StaffContext:
+async def page_staff(request: Request) -> StaffContext:
     """Pages (and their form posts): anonymous visitors go to the sign-in form."""
     staff = await _current(request)
     if staff is None:
         target = request.url.path if request.method == "GET" else "/console"
-        raise HTTPException(303, "Sign in to the console first.",
+        raise HTTPException(303, says.SIGN_IN_FIRST,
                             headers={"Location": f"/console/login?next={quote(_safe_next(target))}"})
     return staff
 
 
-async def api_staff(request: Request) -> sessions.StaffContext:
+async def api_staff(request: Request) -> StaffContext:
     staff = await _current(request)
     if staff is None:
-        raise HTTPException(401, "Sign in to the console first.")
+        raise HTTPException(401, says.SIGN_IN_FIRST)
     return staff
 
 
-async def form_staff(request: Request, staff: sessions.StaffContext = Depends(page_staff)) -> sessions.StaffContext:
+async def form_staff(request: Request, staff: StaffContext = Depends(page_staff)) -> StaffContext:
     """A signed-in staff member whose POST carries this session's CSRF token."""
     given = request.headers.get("x-csrf-token")
     if not given and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")):
         given = (await request.form()).get("csrf_token")
-    if not sessions.same_token(staff.csrf_token, given if isinstance(given, str) else None):
-        raise HTTPException(403, "This request did not carry the console's security token (CSRF). "
-                                 "Reload the page and try again.")
+    if not same_token(staff.csrf_token, given if isinstance(given, str) else None):
+        raise HTTPException(403, says.CSRF_REFUSED)
     return staff
 
 
@@ -149,10 +157,68 @@ def _back(url: str, **query: str) -> RedirectResponse:
     return RedirectResponse(f"{url}?{suffix}" if suffix else url, status_code=303)
 
 
-def _base(staff: sessions.StaffContext, page: str, request: Request) -> dict[str, Any]:
+def _base(staff: StaffContext, page: str, request: Request) -> dict[str, Any]:
     return {"staff": staff, "csrf_token": staff.csrf_token, "page": page,
-            "done": DONE.get(request.query_params.get("done", "")),
-            "error": ERRORS.get(request.query_params.get("error", ""))}
+            "done": says.DONE.get(request.query_params.get("done", "")),
+            "error": says.ERRORS.get(request.query_params.get("error", ""))}
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.replace(microsecond=0).isoformat() + "Z" if value else None
+
+
+def ticket_json(t: tickets.TicketView, now: dt.datetime) -> dict[str, Any]:
+    """A ticket as the queue and the pages show it."""
+    return {
+        "id": t.id, "conversation_id": t.conversation_id, "channel": t.channel or "unknown", "sender_id": t.sender_id,
+        "customer_id": t.customer_id,
+        "customer": says.customer_label(t.customer_name, t.customer_email, t.customer_id, t.sender_id),
+        "reason": t.reason, "reason_label": says.REASON_LABELS.get(t.reason, str(t.reason)), "status": t.status,
+        "summary": says.ticket_summary(t.reason, t.payload), "created_at": _iso(t.created_at),
+        "waiting": says.waited(t.created_at, now), "assigned_to": t.assigned_to, "assigned_at": _iso(t.assigned_at),
+        "url": f"/console/tickets/{t.id}",
+    }
+
+
+def refund_json(r: tickets.PendingRefund, now: dt.datetime) -> dict[str, Any]:
+    return {**ticket_json(r.ticket, now), "order_number": r.order_number or "?",
+            "amount": str(r.amount) if r.amount is not None else "?", "currency": r.currency,
+            "lines": [{"sku": line["sku"] or "-", "quantity": line["quantity"], "amount": str(line["amount"]),
+                       "currency": line["currency"]} for line in r.lines]}
+
+
+def panel_json(panel: stock_panel.StockPanel) -> dict[str, Any]:
+    return {"threshold": panel.threshold, "total": panel.total, "shown": len(panel.items), "items": [
+        {"sku": i.sku, "product": i.product, "color": i.color, "size": i.size, "available": i.available,
+         "on_hand": i.on_hand, "waiting_customers": i.waiting_customers, "reservations": i.reservations,
+         "reserved_units": i.reserved_units, "alerts": i.alerts,
+         "purchase_orders": [{"reference": o.reference, "supplier": o.supplier,
+                              "eta": o.eta.isoformat() if o.eta else None, "quantity": o.still_to_arrive}
+                             for o in i.purchase_orders]}
+        for i in panel.items]}
+
+
+def customer_json(p: customer_panel.CustomerPanel) -> dict[str, Any]:
+    return {
+        "customer_id": p.customer_id, "name": p.name, "email": p.email,
+        "identities": [f"{c}: {e}" + (" (unreachable)" if u else "") for c, e, u in p.identities],
+        "orders": [{"number": o.number, "status": o.status, "currency": o.currency,
+                    "placed_at": o.placed_at.strftime("%Y-%m-%d"), "total": str(o.total),
+                    "mentioned_only": o.mentioned_only,
+                    "lines": [{"sku": line.sku, "quantity": line.quantity, "status": line.status,
+                               "unit_price": str(line.unit_price)} for line in o.lines]} for o in p.orders],
+        "reservations": [{"id": r.id, "sku": r.sku, "kind": r.kind, "quantity": r.quantity,
+                          "allocated": r.quantity_allocated, "status": r.status,
+                          "eta": r.expected.isoformat() if r.expected else None} for r in p.reservations],
+        "alerts": [{"id": a.id, "product": a.product_title, "sku": a.sku or "any variant", "channel": a.channel,
+                    "since": a.created_at.strftime("%Y-%m-%d")} for a in p.alerts],
+        "products": [{"id": prod.id, "title": prod.title, "variants": [
+            {"sku": v.sku, "label": variant_label(v.color, v.size) or "-", "available": v.available,
+             "outlook": o.outlook.value.replace("_", " "),
+             "incoming": [{"quantity": line.quantity, "eta": line.eta.isoformat() if line.eta else None,
+                           "supplier": line.supplier} for line in sorted(v.incoming, key=lambda x: x.eta or dt.date.max)]}
+            for v, o in prod.variants]} for prod in p.products],
+    }
 
 
 # ----------------------------------------------------------------------------- static files
@@ -160,7 +226,7 @@ def _base(staff: sessions.StaffContext, page: str, request: Request) -> dict[str
 @router.get("/static/{name}", include_in_schema=False)
 async def static(name: str) -> Response:
     if not re.fullmatch(r"[a-z0-9_-]+\.(css|js|svg)", name) or not (STATIC / name).is_file():
-        raise HTTPException(404, "Not found.")
+        raise HTTPException(404, says.NOT_FOUND)
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
 
 
@@ -168,10 +234,9 @@ async def static(name: str) -> Response:
 
 def _login_form(request: Request, target: str, message: str | None = None, status: int = 200) -> HTMLResponse:
     settings = _settings(request)
-    token = sessions.new_login_token()
+    token = secrets.token_urlsafe(32)
     response = _render("login.html", status, csrf_token=token, next=_safe_next(target), message=message)
-    _, login_cookie = sessions.cookie_names(settings.secure_cookies)
-    response.set_cookie(login_cookie, token, max_age=3600, httponly=True, samesite="strict",
+    response.set_cookie(_cookie_names(request)[1], token, max_age=3600, httponly=True, samesite="strict",
                         secure=settings.secure_cookies, path="/")
     return response
 
@@ -187,30 +252,27 @@ async def login_page(request: Request, next: str = "/console") -> Response:
 async def login(request: Request, username: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
                 next: str = Form("/console")) -> Response:
     settings = _settings(request)
-    session_cookie, login_cookie = sessions.cookie_names(settings.secure_cookies)
-    if not sessions.same_token(request.cookies.get(login_cookie), csrf_token):
-        return _login_form(request, next, "This sign-in form expired or did not come from this site. "
-                                          "Please sign in again.", 403)
+    session_cookie, login_cookie = _cookie_names(request)
+    if not same_token(request.cookies.get(login_cookie), csrf_token):
+        return _login_form(request, next, says.SIGN_IN_FORM_EXPIRED, 403)
     outcome, staff = await run_in_threadpool(accounts.authenticate, _uow(), username[:200],
-                                             password[:accounts.MAX_PASSWORD + 1], _client_ip(request))
-    if outcome is accounts.SignIn.RATE_LIMITED:
-        return _login_form(request, next, "Too many failed sign-ins for this account or from this address. "
-                                          "Wait 15 minutes, then try again.", 429)
-    if outcome is not accounts.SignIn.OK or staff is None:
-        return _login_form(request, next, "Wrong username or password.", 401)
-    token = await run_in_threadpool(sessions.create_session, _uow(), staff.id)
+                                             password[:MAX_PASSWORD + 1], _client_ip(request))
+    if outcome is SignIn.RATE_LIMITED:
+        return _login_form(request, next, says.TOO_MANY_SIGN_INS, 429)
+    if outcome is not SignIn.OK or staff is None:
+        return _login_form(request, next, says.WRONG_SIGN_IN, 401)
+    token = await run_in_threadpool(accounts.create_session, _uow(), staff.id)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(session_cookie, token, max_age=int(sessions.LIFETIME.total_seconds()), httponly=True,
+    response.set_cookie(session_cookie, token, max_age=int(accounts.LIFETIME.total_seconds()), httponly=True,
                         samesite="strict", secure=settings.secure_cookies, path="/")
     response.delete_cookie(login_cookie, path="/")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, staff: sessions.StaffContext = Depends(form_staff)) -> Response:
-    settings = _settings(request)
-    session_cookie, _ = sessions.cookie_names(settings.secure_cookies)
-    await run_in_threadpool(sessions.end_session, _uow(), request.cookies.get(session_cookie))
+async def logout(request: Request, staff: StaffContext = Depends(form_staff)) -> Response:
+    session_cookie, _ = _cookie_names(request)
+    await run_in_threadpool(accounts.end_session, _uow(), request.cookies.get(session_cookie))
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(session_cookie, path="/")
     return response
@@ -218,54 +280,57 @@ async def logout(request: Request, staff: sessions.StaffContext = Depends(form_s
 
 # ----------------------------------------------------------------------------- the queue
 
+async def _queue() -> list[dict[str, Any]]:
+    now = utcnow()
+    return [ticket_json(t, now) for t in await run_in_threadpool(tickets.open_tickets, _uow())]
+
+
 @router.get("")
-async def queue_page(request: Request, staff: sessions.StaffContext = Depends(page_staff)) -> Response:
-    tickets = await run_in_threadpool(queue.open_tickets, _uow())
-    return _render("queue.html", tickets=[t.as_json() for t in tickets], **_base(staff, "queue", request))
+async def queue_page(request: Request, staff: StaffContext = Depends(page_staff)) -> Response:
+    return _render("queue.html", tickets=await _queue(), **_base(staff, "queue", request))
 
 
 @router.get("/api/queue")
-async def queue_api(staff: sessions.StaffContext = Depends(api_staff)) -> JSONResponse:
-    tickets = await run_in_threadpool(queue.open_tickets, _uow())
-    return JSONResponse({"tickets": [t.as_json() for t in tickets]})
+async def queue_api(staff: StaffContext = Depends(api_staff)) -> JSONResponse:
+    return JSONResponse({"tickets": await _queue()})
 
 
 # ----------------------------------------------------------------------------- one conversation
 
-async def _ticket(ticket_id: int) -> queue.TicketView:
-    ticket = await run_in_threadpool(queue.get_ticket, _uow(), ticket_id)
+async def _ticket(ticket_id: int) -> tickets.TicketView:
+    ticket = await run_in_threadpool(tickets.get_ticket, _uow(), ticket_id)
     if ticket is None:
-        raise HTTPException(404, f"There is no ticket #{ticket_id}.")
+        raise HTTPException(404, says.no_ticket(ticket_id))
     return ticket
 
 
 @router.get("/tickets/{ticket_id}")
-async def conversation_page(request: Request, ticket_id: int,
-                            staff: sessions.StaffContext = Depends(page_staff)) -> Response:
+async def conversation_page(request: Request, ticket_id: int, staff: StaffContext = Depends(page_staff)) -> Response:
     ticket = await _ticket(ticket_id)
     rasa_error = None
     tracker: dict[str, Any] = {}
     try:
         tracker = await _rasa(request).tracker(ticket.sender_id)
     except RasaError as exc:
-        rasa_error = f"The transcript is not available: {exc}."
+        rasa_error = says.TRANSCRIPT_UNAVAILABLE.format(reason=exc)
     slots = tracker.get("slots") or {}
     order_number = slots.get("order_id") if isinstance(slots.get("order_id"), str) else None
-    panel = await run_in_threadpool(customer_panel, _uow(), ticket.customer_id, ticket.channel, ticket.sender_id,
-                                    mentioned_skus(tracker), order_number)
-    related = await run_in_threadpool(queue.conversation_tickets, _uow(), ticket.conversation_id)
-    holder = next((t.assigned_to for t in related if t.status == "open" and t.assigned_to), None)
+    panel = await run_in_threadpool(customer_panel.customer_panel, _uow(), ticket.customer_id, ticket.channel,
+                                    ticket.sender_id, mentioned_skus(tracker), order_number, dt.date.today(),
+                                    low_stock_threshold())
+    related = await run_in_threadpool(tickets.conversation_tickets, _uow(), ticket.conversation_id)
+    holder = next((t.assigned_to for t in related if t.status == TicketStatus.OPEN and t.assigned_to), None)
+    now = utcnow()
     return _render(
-        "conversation.html", ticket=ticket.as_json(), ticket_payload=ticket.payload,
+        "conversation.html", ticket=ticket_json(ticket, now), ticket_payload=ticket.payload,
         messages=transcript(tracker), paused=bool(tracker.get("paused")),
-        channel=tracker.get("latest_input_channel") or ticket.channel, rasa_error=rasa_error, panel=panel,
-        related=[t.as_json() for t in related], holder=holder, reply_key=secrets.token_urlsafe(16),
-        **_base(staff, "queue", request))
+        channel=tracker.get("latest_input_channel") or ticket.channel, rasa_error=rasa_error,
+        panel=customer_json(panel), related=[ticket_json(t, now) for t in related], holder=holder,
+        reply_key=secrets.token_urlsafe(16), **_base(staff, "queue", request))
 
 
 @router.get("/api/tickets/{ticket_id}/transcript")
-async def transcript_api(request: Request, ticket_id: int,
-                         staff: sessions.StaffContext = Depends(api_staff)) -> JSONResponse:
+async def transcript_api(request: Request, ticket_id: int, staff: StaffContext = Depends(api_staff)) -> JSONResponse:
     ticket = await _ticket(ticket_id)
     try:
         tracker = await _rasa(request).tracker(ticket.sender_id)
@@ -276,11 +341,10 @@ async def transcript_api(request: Request, ticket_id: int,
 
 
 @router.post("/tickets/{ticket_id}/take-over")
-async def take_over(request: Request, ticket_id: int,
-                    staff: sessions.StaffContext = Depends(form_staff)) -> Response:
+async def take_over(request: Request, ticket_id: int, staff: StaffContext = Depends(form_staff)) -> Response:
     ticket = await _ticket(ticket_id)
     url = f"/console/tickets/{ticket_id}"
-    holder = await run_in_threadpool(queue.take_over, _uow(), ticket.conversation_id, staff.staff_id,
+    holder = await run_in_threadpool(handoff.take_over, _uow(), ticket.conversation_id, staff.staff_id,
                                      ticket.customer_id)
     if holder is not None:
         return _back(url, error="taken_by_other")
@@ -288,14 +352,14 @@ async def take_over(request: Request, ticket_id: int,
         await _rasa(request).pause(ticket.sender_id, staff.username)
     except RasaError:
         log.exception("could not pause conversation %s", ticket.sender_id)
-        await run_in_threadpool(queue.release, _uow(), ticket.conversation_id, staff.staff_id)
+        await run_in_threadpool(handoff.release, _uow(), ticket.conversation_id, staff.staff_id)
         return _back(url, error="rasa")
     return _back(url, done="taken")
 
 
 @router.post("/tickets/{ticket_id}/reply")
 async def reply(request: Request, ticket_id: int, text: str = Form(""), reply_key: str = Form(""),
-                staff: sessions.StaffContext = Depends(form_staff)) -> Response:
+                staff: StaffContext = Depends(form_staff)) -> Response:
     ticket = await _ticket(ticket_id)
     url = f"/console/tickets/{ticket_id}"
     rasa = _rasa(request)
@@ -303,8 +367,7 @@ async def reply(request: Request, ticket_id: int, text: str = Form(""), reply_ke
         tracker = await rasa.tracker(ticket.sender_id)
         if not tracker.get("paused"):
             return _back(url, error="not_paused")
-        await send_reply(_settings(request), rasa, _uow(), ticket.sender_id, text, staff.username, reply_key,
-                         ticket.channel)
+        await send_reply(rasa, _uow(), ticket.sender_id, text, staff.username, reply_key, ticket.channel)
     except RasaError:
         log.exception("staff reply to %s failed", ticket.sender_id)
         return _back(url, error="rasa")
@@ -315,62 +378,68 @@ async def reply(request: Request, ticket_id: int, text: str = Form(""), reply_ke
 
 
 @router.post("/tickets/{ticket_id}/hand-back")
-async def hand_back(request: Request, ticket_id: int,
-                    staff: sessions.StaffContext = Depends(form_staff)) -> Response:
+async def hand_back(request: Request, ticket_id: int, staff: StaffContext = Depends(form_staff)) -> Response:
     ticket = await _ticket(ticket_id)
     try:
         await _rasa(request).resume(ticket.sender_id, staff.username)
     except RasaError:
         log.exception("could not resume conversation %s", ticket.sender_id)
         return _back(f"/console/tickets/{ticket_id}", error="rasa")
-    await run_in_threadpool(queue.hand_back, _uow(), ticket.conversation_id)
+    await run_in_threadpool(handoff.hand_back, _uow(), ticket.conversation_id)
     return _back(f"/console/tickets/{ticket_id}", done="handed_back")
 
 
 # ----------------------------------------------------------------------------- refunds
 
+async def _refunds() -> list[dict[str, Any]]:
+    now = utcnow()
+    return [refund_json(r, now) for r in await run_in_threadpool(tickets.pending_refunds, _uow())]
+
+
 @router.get("/refunds")
-async def refunds_page(request: Request, staff: sessions.StaffContext = Depends(page_staff)) -> Response:
-    rows = await run_in_threadpool(refunds.pending_refunds, _uow())
-    return _render("refunds.html", refunds=rows, **_base(staff, "refunds", request))
+async def refunds_page(request: Request, staff: StaffContext = Depends(page_staff)) -> Response:
+    return _render("refunds.html", refunds=await _refunds(), **_base(staff, "refunds", request))
 
 
 @router.get("/api/refunds")
-async def refunds_api(staff: sessions.StaffContext = Depends(api_staff)) -> JSONResponse:
-    return JSONResponse({"refunds": await run_in_threadpool(refunds.pending_refunds, _uow())})
+async def refunds_api(staff: StaffContext = Depends(api_staff)) -> JSONResponse:
+    return JSONResponse({"refunds": await _refunds()})
 
 
 @router.post("/refunds/{ticket_id}/decide")
 async def decide_refund(request: Request, ticket_id: int, decision: str = Form(""), back: str = Form(""),
-                        staff: sessions.StaffContext = Depends(form_staff)) -> Response:
+                        staff: StaffContext = Depends(form_staff)) -> Response:
     if decision not in ("approve", "reject"):
-        raise HTTPException(400, "The decision must be approve or reject.")
+        raise HTTPException(400, says.BAD_DECISION)
     url = f"/console/tickets/{ticket_id}" if back == "ticket" else "/console/refunds"
     try:
-        outcome = await run_in_threadpool(refunds.decide, _uow(), ticket_id, decision == "approve", staff.username)
-    except ValueError:
-        raise HTTPException(404, f"There is no refund waiting for approval under ticket #{ticket_id}.") from None
+        outcome = await run_in_threadpool(decide, _uow(), ticket_id, decision == "approve", staff.username)
+    except LookupError:
+        raise HTTPException(404, says.no_refund_ticket(ticket_id)) from None
     if not outcome.decided_now:
         return _back(url, done="already_decided")
-    ticket = await _ticket(ticket_id)
+    done = "approved" if outcome.approve else "rejected"
+    channel, sender_id = handoff.split_conversation(outcome.conversation_id)
     try:  # tell the customer where they talk to us; once, whatever the clicks
-        await send_reply(_settings(request), _rasa(request), _uow(), ticket.sender_id,
-                         refunds.customer_message(outcome), staff.username, f"refund-decision-{ticket_id}",
-                         ticket.channel, kind="refund_decision")
+        await send_reply(_rasa(request), _uow(), sender_id, decision_text(outcome), staff.username,
+                         f"refund-decision-{ticket_id}", channel, kind=MessageKind.REFUND_DECISION)
     except (RasaError, DeliveryError):
         log.exception("could not tell the customer of ticket %s about the decision", ticket_id)
-        return _back(url, done="approved" if outcome.approve else "rejected", error="not_told")
-    return _back(url, done="approved" if outcome.approve else "rejected")
+        return _back(url, done=done, error="not_told")
+    return _back(url, done=done)
 
 
 # ----------------------------------------------------------------------------- stock
 
+async def _stock() -> dict[str, Any]:
+    return panel_json(await run_in_threadpool(stock_panel.stock_panel, _uow(), low_stock_threshold()))
+
+
 @router.get("/stock")
-async def stock_page(request: Request, staff: sessions.StaffContext = Depends(page_staff)) -> Response:
-    panel = await run_in_threadpool(stock_panel, _uow())
-    return _render("stock.html", panel=panel, **_base(staff, "stock", request))
+async def stock_page(request: Request, staff: StaffContext = Depends(page_staff)) -> Response:
+    return _render("stock.html", panel=await _stock(), **_base(staff, "stock", request))
 
 
 @router.get("/api/stock")
-async def stock_api(staff: sessions.StaffContext = Depends(api_staff)) -> JSONResponse:
-    return JSONResponse(await run_in_threadpool(stock_panel, _uow()))
+async def stock_api(staff: StaffContext = Depends(api_staff)) -> JSONResponse:
+    return JSONResponse(await _stock())
