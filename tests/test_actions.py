@@ -1,12 +1,15 @@
 """Custom actions with real Tracker objects over the seeded demo store.
 
 Expected answers are computed from the database (not hard-coded), so the tests check
-that what the shopper reads is what the database says at the moment of asking.
+that what the shopper reads is what the database says at the moment of asking. The
+demo store is seeded as of `TODAY`, the day the actions answer for, so nothing here
+depends on the calendar date the tests run on.
 """
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import dataclass
 
 import pytest
 from rasa_sdk import Tracker
@@ -14,22 +17,35 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import runtime
-from actions.handoff import ActionPassToTeam
 from actions.policy import ActionAnswerPolicy
-from actions.replies import TECHNICAL_PROBLEM, day
 from actions.stock import ActionAnswerStock
+from catalog.config import low_stock_threshold
 from catalog.db.orm import Product, Variant
-from catalog.domain.stock import Outlook, outlook_for
+from catalog.domain.products import ProductInfo
+from catalog.domain.stock import Outlook, StockOutlook, VariantStock, outlook_for
+from catalog.policy import shared_store
 from catalog.uow import UnitOfWork
+from catalog.wording import conversation
+from catalog.wording.errors import TECHNICAL_PROBLEM
+from catalog.wording.format import day, money, product_name
+from tests.conftest import TODAY
+from tests.servers import copy_sqlite
+
+
+@pytest.fixture(scope="module")
+def module_db(seeded_sqlite, tmp_path_factory) -> str:
+    """This module's copy of the demo store (with its search indexes): the session's stays untouched."""
+    return copy_sqlite(seeded_sqlite, tmp_path_factory.mktemp("actions") / "catalog.db")
 
 
 @pytest.fixture(autouse=True)
-def catalog_db(seeded_sqlite, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", seeded_sqlite)
+def catalog_db(module_db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", module_db)
     runtime.resolver.cache_clear()
-    runtime.policies.cache_clear()
-    yield seeded_sqlite
+    shared_store.cache_clear()
+    yield module_db
     runtime.resolver.cache_clear()
+    shared_store.cache_clear()
 
 
 def tracker(text: str, intent: str = "check_stock", entities: list[dict] | None = None,
@@ -51,75 +67,95 @@ def slot(events: list[dict], name: str):
     return next((e["value"] for e in events if e.get("event") == "slot" and e.get("name") == name), "unset")
 
 
-def variants_by_outlook(kind: Outlook, single: bool = True):
-    """Variants of the demo store whose current outlook is `kind`, read from the database."""
+@dataclass(frozen=True)
+class Found:
+    product: ProductInfo
+    stock: VariantStock
+    outlook: StockOutlook
+
+    @property
+    def name(self) -> str:
+        return product_name(self.product.title, self.product.brand)
+
+
+def variants_by_outlook(kind: Outlook, single: bool = True) -> list[Found]:
+    """Variants of the demo store whose outlook today is `kind`, read from the database."""
     found = []
     with UnitOfWork() as uow:
-        products = uow.session.execute(select(Product.id, Product.title)).all()
-        for pid, title in products:
-            stocks = uow.catalog.variant_stock(pid)
+        for product in uow.catalog.products():
+            stocks = uow.catalog.variant_stock(product.id)
             if single and len(stocks) != 1:
                 continue
             for s in stocks:
-                o = outlook_for(s, dt.date.today(), 5)
+                o = outlook_for(s, TODAY, low_stock_threshold())
                 if o.outlook is kind:
-                    found.append((title, s, o))
+                    found.append(Found(product, s, o))
     assert found, f"the demo store has no {kind}"
     return found
 
 
+def incoming_with_a_date() -> Found:
+    return next(v for v in variants_by_outlook(Outlook.INCOMING) if v.outlook.restock_date and not v.outlook.overdue)
+
+
 def test_sku_answers_from_the_database_and_remembers_the_product():
-    title, stock, outlook = variants_by_outlook(Outlook.IN_STOCK)[0]
-    messages, events = run(ActionAnswerStock(), tracker(f"is {stock.sku} in stock?", entities=[]))
-    assert f"{outlook.available} available" in messages[0]["text"]
-    assert title in messages[0]["text"]
-    assert slot(events, "product_sku") == stock.sku
+    v = variants_by_outlook(Outlook.IN_STOCK)[0]
+    messages, events = run(ActionAnswerStock(), tracker(f"is {v.stock.sku} in stock?", entities=[]))
+    assert messages[0]["text"] == (f"Yes, the {v.name} is in stock ({v.outlook.available} available) at "
+                                   f"{money(v.stock.price, v.stock.currency)}.")
+    assert slot(events, "product_sku") == v.stock.sku
 
 
 def test_out_of_stock_with_purchase_order_gives_date_and_quantity():
-    title, stock, outlook = next(v for v in variants_by_outlook(Outlook.INCOMING) if not v[2].overdue)
-    messages, _ = run(ActionAnswerStock(), tracker(f"when is {stock.sku} back", intent="ask_restock_date"))
+    v = incoming_with_a_date()
+    messages, _ = run(ActionAnswerStock(), tracker(f"when is {v.stock.sku} back", intent="ask_restock_date"))
     text = messages[0]["text"]
-    assert "out of stock" in text
-    assert f"{outlook.restock_qty} more around {day(outlook.restock_date, dt.date.today())}" in text
+    assert text.startswith(f"The {v.name} is out of stock right now. ")
+    assert f"We expect {v.outlook.restock_qty} more around {day(v.outlook.restock_date, TODAY)}." in text
+    assert ("You can pre-order one from that delivery." in text) is v.outlook.can_preorder
 
 
 def test_the_stock_answer_carries_a_product_card_for_the_widget_and_telegram():
-    title, stock, outlook = next(v for v in variants_by_outlook(Outlook.INCOMING) if not v[2].overdue)
-    messages, _ = run(ActionAnswerStock(), tracker(f"is {stock.sku} in stock?"))
-    with UnitOfWork() as uow:
-        image = uow.catalog.products([uow.catalog.product_id_for_sku(stock.sku)])[0].image_url
-    assert image and messages[0]["custom"] == {
-        "type": "product", "sku": stock.sku, "title": title, "brand": messages[0]["custom"]["brand"],
-        "price": f"{stock.price:.2f}", "currency": stock.currency, "image_url": image,
-        "stock": f"Out of stock — back around {day(outlook.restock_date, dt.date.today())}",
-        "url": f"/products/{stock.sku}",
+    v = incoming_with_a_date()
+    messages, _ = run(ActionAnswerStock(), tracker(f"is {v.stock.sku} in stock?"))
+    assert v.product.image_url and messages[0]["custom"] == {
+        "type": "product", "sku": v.stock.sku, "title": v.product.title, "brand": v.product.brand or "",
+        "price": f"{v.stock.price:.2f}", "currency": v.stock.currency, "image_url": v.product.image_url,
+        "stock": f"Out of stock — back around {day(v.outlook.restock_date, TODAY)}",
+        "url": f"/products/{v.stock.sku}",
     }
-    _, low, o = variants_by_outlook(Outlook.LOW_STOCK)[0]
-    messages, _ = run(ActionAnswerStock(), tracker(f"do you have {low.sku}"))
-    assert messages[0]["custom"]["stock"] == f"Only {o.available} left" and "only" in messages[0]["text"]
+    low = variants_by_outlook(Outlook.LOW_STOCK)[0]
+    messages, _ = run(ActionAnswerStock(), tracker(f"do you have {low.stock.sku}"))
+    assert messages[0]["custom"]["stock"] == f"Only {low.outlook.available} left"
+    assert f"only {low.outlook.available} left of the {low.name}" in messages[0]["text"]
 
 
 def test_other_supplier_is_offered_with_price_and_lead_time():
-    title, stock, outlook = variants_by_outlook(Outlook.OTHER_SUPPLIER, single=False)[0]
-    messages, _ = run(ActionAnswerStock(), tracker(f"{stock.sku}?"))
-    assert outlook.alternative.supplier in messages[0]["text"]
-    assert f"about {outlook.alternative.lead_time_days} days" in messages[0]["text"]
+    v = variants_by_outlook(Outlook.OTHER_SUPPLIER, single=False)[0]
+    alt = v.outlook.alternative
+    messages, _ = run(ActionAnswerStock(), tracker(f"{v.stock.sku}?"))
+    text = messages[0]["text"]
+    assert "is out of stock right now" in text
+    assert f"we can get it from {alt.supplier} for {money(alt.price or v.stock.price, alt.currency)}" in text
+    assert f"with delivery in about {alt.lead_time_days} days" in text
 
 
 def test_lead_time_and_no_restock_are_said_plainly():
-    _, stock, outlook = variants_by_outlook(Outlook.LEAD_TIME, single=False)[0]
-    messages, _ = run(ActionAnswerStock(), tracker(f"{stock.sku} available?"))
-    assert f"within {outlook.lead_time_days} days" in messages[0]["text"]
-    _, stock, _ = variants_by_outlook(Outlook.NO_RESTOCK, single=False)[0]
-    messages, _ = run(ActionAnswerStock(), tracker(f"{stock.sku} available?"))
-    assert "no restock planned" in messages[0]["text"]
+    v = variants_by_outlook(Outlook.LEAD_TIME, single=False)[0]
+    lead = v.outlook.lead_time_days
+    messages, _ = run(ActionAnswerStock(), tracker(f"{v.stock.sku} available?"))
+    assert (f"our supplier usually restocks it within {lead} days of an order "
+            f"(around {day(TODAY + dt.timedelta(days=lead), TODAY)} if we order today)") in messages[0]["text"]
+    v = variants_by_outlook(Outlook.NO_RESTOCK, single=False)[0]
+    messages, _ = run(ActionAnswerStock(), tracker(f"{v.stock.sku} available?"))
+    assert "is out of stock right now. There's no restock planned at the moment." in messages[0]["text"]
 
 
 def test_low_stock_says_only_n_left():
-    _, stock, outlook = variants_by_outlook(Outlook.LOW_STOCK, single=False)[0]
-    messages, _ = run(ActionAnswerStock(), tracker(f"do you have {stock.sku}"))
-    assert f"only {outlook.available} left" in messages[0]["text"]
+    v = variants_by_outlook(Outlook.LOW_STOCK, single=False)[0]
+    messages, _ = run(ActionAnswerStock(), tracker(f"do you have {v.stock.sku}"))
+    assert messages[0]["text"].startswith(f"Yes, but only {v.outlook.available} left of the {v.name}")
+    assert money(v.stock.price, v.stock.currency) in messages[0]["text"]
 
 
 def test_variant_question_is_answered_for_that_size_and_colour():
@@ -134,29 +170,43 @@ def test_variant_question_is_answered_for_that_size_and_colour():
                 {"entity": "size", "value": size}]
     messages, events = run(ActionAnswerStock(), tracker(f"do you have the {title} in {color} size {size}?", entities=entities))
     text = messages[0]["text"]
-    assert f"{color}, size {size}" in text
-    assert (f"{expected} available" in text or f"only {expected} left" in text) if expected else "out of stock" in text
+    assert f"({color}, size {size})" in text
+    if expected > low_stock_threshold():
+        assert f"is in stock ({expected} available)" in text
+    elif expected > 0:
+        assert f"only {expected} left" in text
+    else:
+        assert "is out of stock right now" in text
     assert (slot(events, "color"), slot(events, "size")) == (color, size)
 
 
 def test_follow_up_question_uses_the_remembered_product():
-    _, stock, outlook = next(v for v in variants_by_outlook(Outlook.INCOMING) if not v[2].overdue)
-    messages, _ = run(ActionAnswerStock(), tracker("when will it be back?", intent="ask_restock_date",
-                                                   slots={"product_sku": stock.sku}))
-    assert day(outlook.restock_date, dt.date.today()) in messages[0]["text"]
+    v = incoming_with_a_date()
+    messages, events = run(ActionAnswerStock(), tracker("when will it be back?", intent="ask_restock_date",
+                                                        slots={"product_sku": v.stock.sku}))
+    assert messages[0]["text"].startswith(f"The {v.name} is out of stock right now. ")
+    assert f"around {day(v.outlook.restock_date, TODAY)}" in messages[0]["text"]
+    assert slot(events, "product_sku") == v.stock.sku
 
 
 def test_vague_description_asks_which_one_with_buttons():
     messages, events = run(ActionAnswerStock(), tracker("do you have espresso machines?",
                                                         entities=[{"entity": "product", "value": "espresso machines"}]))
+    assert messages[0]["text"] == conversation.ASK_WHICH_PRODUCT
     buttons = messages[0]["buttons"]
     assert 2 <= len(buttons) <= 5
     assert all(b["payload"].startswith('/choose_product{"sku": "') for b in buttons)
     assert all("Espresso" in b["title"] for b in buttons)
-    chosen = buttons[1]["payload"].split('"sku": "')[1].rstrip('"}')
+    skus = [b["payload"].split('"sku": "')[1].rstrip('"}') for b in buttons]
+    assert slot(events, "candidate_skus") == skus
+    chosen = skus[1]
+    with UnitOfWork() as uow:
+        product = uow.catalog.product_for_sku(chosen)
+    assert buttons[1]["title"] == product_name(product.title, product.brand)[:60]
     messages, events = run(ActionAnswerStock(), tracker(buttons[1]["payload"], intent="choose_product",
                                                         entities=[{"entity": "sku", "value": chosen}]))
-    assert buttons[1]["title"].split()[-1] in messages[0]["text"] and slot(events, "product_sku") == chosen
+    assert product_name(product.title, product.brand) in messages[0]["text"]
+    assert slot(events, "product_sku") == chosen and slot(events, "candidate_skus") is None
 
 
 def test_typo_still_finds_the_product():
@@ -167,19 +217,22 @@ def test_typo_still_finds_the_product():
     assert title in messages[0]["text"] or any(title in b["title"] for b in messages[0].get("buttons", []))
 
 
-def test_product_imported_after_start_is_found(tmp_path):
+def test_product_imported_after_start_is_found(catalog_db, tmp_path, monkeypatch):
     from catalog.services.importing import import_file
     from tests.conftest import write_csv
 
+    monkeypatch.setenv("DATABASE_URL", copy_sqlite(catalog_db, tmp_path / "catalog.db"))  # its own copy: it writes
+    runtime.resolver.cache_clear()
     resolver = runtime.resolver()
     resolver.refresh(force=True)
     path = write_csv(tmp_path / "new.csv", ["sku", "title", "description", "category", "price", "on_hand"],
                      [["ZZQ-777", "Zephyrine Quartz Hourglass", "A sand timer", "Home > Decor", "19.00", "3"]])
     import_file(UnitOfWork(), path)
     resolver.refresh(force=True)
-    messages, _ = run(ActionAnswerStock(), tracker("got any zephyrine hourglass?",
-                                                   entities=[{"entity": "product", "value": "zephyrine hourglass"}]))
-    assert "Zephyrine Quartz Hourglass" in messages[0]["text"] and "only 3 left" in messages[0]["text"]
+    messages, events = run(ActionAnswerStock(), tracker("got any zephyrine hourglass?",
+                                                        entities=[{"entity": "product", "value": "zephyrine hourglass"}]))
+    assert messages[0]["text"] == "Yes, but only 3 left of the Zephyrine Quartz Hourglass, at $19.00."
+    assert slot(events, "product_sku") == "ZZQ-777"
 
 
 @pytest.mark.parametrize("text", ["", "🙂🙂🙂", "x" * 10_000, "<script>alert(1)</script>",
@@ -187,7 +240,11 @@ def test_product_imported_after_start_is_found(tmp_path):
 def test_bad_input_gets_a_short_clear_reply(text):
     messages, events = run(ActionAnswerStock(), tracker(text))
     assert len(messages) == 1 and 0 < len(messages[0]["text"]) < 400
-    assert "<script>" not in messages[0]["text"] or "couldn't find" in messages[0]["text"]
+    reply = messages[0]["text"]
+    assert reply == conversation.ASK_PRODUCT or reply.startswith("Sorry, I couldn't find a product matching") \
+        or (reply == conversation.ASK_WHICH_PRODUCT and messages[0]["buttons"]), reply
+    assert "<script>" not in reply and "DROP TABLE" not in reply  # never echoed as it was typed
+    assert slot(events, "product_sku") == "unset"  # nothing was taken for the product meant
 
 
 def test_database_down_gives_an_apology_not_silence(monkeypatch):
@@ -201,19 +258,13 @@ def test_database_down_gives_an_apology_not_silence(monkeypatch):
 def test_policy_answer_comes_from_the_policy_file(tmp_path, monkeypatch):
     messages, events = run(ActionAnswerPolicy(), tracker("what's your refund policy?", intent="ask_policy",
                                                          entities=[{"entity": "policy_topic", "value": "refunds"}]))
-    assert messages[0]["text"].startswith("Refunds:") and slot(events, "policy_topic") == "refunds"
+    assert messages[0]["text"].startswith("Refunds: ") and slot(events, "policy_topic") == "refunds"
     edited = tmp_path / "policies.yml"
     edited.write_text("topics:\n  refunds:\n    title: Refunds\n    keywords: [refund]\n    answer: Only on Tuesdays.\n")
     monkeypatch.setenv("POLICY_FILE", str(edited))
-    runtime.policies.cache_clear()
+    shared_store.cache_clear()
     messages, _ = run(ActionAnswerPolicy(), tracker("can I get my money back? refund", intent="ask_policy"))
     assert messages[0]["text"] == "Refunds: Only on Tuesdays."
-
-
-def test_pass_to_team_names_the_request():
-    messages, events = run(ActionPassToTeam(), tracker("cancel it", intent="cancel_order", slots={"order_id": "100234"}))
-    assert "cancel order 100234" in messages[0]["text"] and "passing your request to our team" in messages[0]["text"]
-    assert events == []
 
 
 def test_a_colour_entity_that_is_part_of_the_name_is_ignored():
@@ -225,4 +276,5 @@ def test_a_colour_entity_that_is_part_of_the_name_is_ignored():
                 {"entity": "product", "value": " ".join(product.title.split()[1:]), "start": 20}]
     messages, events = run(ActionAnswerStock(), tracker(f"is the {product.title} in stock?", entities=entities))
     assert "doesn't come in" not in messages[0]["text"]
+    assert product_name(product.title, product.brand) in messages[0]["text"]
     assert slot(events, "color") is None

@@ -1,17 +1,18 @@
 """Substitute suggestions in the conversation, with real Tracker objects over the demo store.
 
 Each test gets its own copy of the seeded database (feedback rows are written) with the
-substitutes index built once for the module. What a test expects is read from the
-database and the substitutes service, not hard-coded.
+substitutes index built beside it when the demo store was seeded. What a test expects is
+read from the database and the substitutes service, not hard-coded; the store is seeded
+as of `TODAY`, so no test depends on the calendar date it runs on.
 """
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
-import shutil
-import sqlite3
 import uuid
+from decimal import Decimal
 
 import pytest
 import yaml
@@ -20,47 +21,31 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import runtime
-from actions.preorder import ASK_PRODUCT, ActionAskPreorderSku, ValidatePreorderForm
-from actions.replies import product_name
+from actions.preorder import ActionAskPreorderSku, ValidatePreorderForm
 from actions.stock import ActionAnswerStock
 from actions.substitutes import (
     ActionChooseSubstitute,
     ActionDeclineSubstitutes,
     ActionOfferSubstitutes,
 )
+from catalog.config import low_stock_threshold
 from catalog.db.orm import SubstituteFeedback, Variant
 from catalog.domain.stock import Outlook, outlook_for
+from catalog.domain.substitutes import Reason
 from catalog.services.stock import check_stock
-from catalog.services.substitutes import build_index, find_substitutes
+from catalog.services.substitutes import Substitute, find_substitutes
 from catalog.uow import UnitOfWork
-from tests.conftest import ROOT
-
-
-def _backup(source_path, target_path) -> None:
-    """SQLite's backup API copies committed pages, including those still in the WAL."""
-    source, dest = sqlite3.connect(source_path), sqlite3.connect(target_path)
-    with dest:
-        source.backup(dest)
-    source.close()
-    dest.close()
-
-
-@pytest.fixture(scope="module")
-def indexed_db(seeded_sqlite, tmp_path_factory):
-    """A copy of the demo store with its substitutes index, built once for this module."""
-    target = tmp_path_factory.mktemp("subs-actions") / "catalog.db"
-    _backup(seeded_sqlite.removeprefix("sqlite:///"), target)
-    build_index(UnitOfWork(f"sqlite:///{target}"))
-    return target
+from catalog.wording import substitutes as says
+from catalog.wording.format import day, product_name
+from catalog.wording.preorders import ASK_PRODUCT
+from tests.conftest import ROOT, TODAY
+from tests.servers import copy_sqlite
 
 
 @pytest.fixture(autouse=True)
-def own_db(indexed_db, tmp_path, monkeypatch):
-    target = tmp_path / "catalog.db"
-    _backup(indexed_db, target)
-    for index_file in indexed_db.parent.glob("catalog*.faiss*"):
-        shutil.copy(index_file, tmp_path / index_file.name)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
+def own_db(seeded_sqlite, tmp_path, monkeypatch):
+    """A copy of the demo store with its search and substitutes indexes (built with the seed)."""
+    monkeypatch.setenv("DATABASE_URL", copy_sqlite(seeded_sqlite, tmp_path / "catalog.db"))
     monkeypatch.setenv("SEMANTIC_SEARCH", "0")  # product names by fuzzy match and SKU; substitutes use their index
     runtime.resolver.cache_clear()
     yield
@@ -111,7 +96,7 @@ def out_of_stock_with_substitutes():
     for product in products:
         if len(product.variant_skus) != 1:
             continue
-        report = check_stock(UnitOfWork(), product)
+        report = check_stock(UnitOfWork(), product, TODAY)
         if report.best.stock.available > 0 or report.best.outlook.outlook is Outlook.OTHER_SUPPLIER:
             continue
         if [s for s in find_substitutes(UnitOfWork(), report.best.stock.sku, k=3) if not s.same_item]:
@@ -124,7 +109,27 @@ def sellable(sku: str) -> bool:
     with UnitOfWork() as uow:
         pid = uow.catalog.product_id_for_sku(sku)
         stock = next(s for s in uow.catalog.variant_stock(pid) if s.sku == sku)
-    return stock.available > 0 or outlook_for(stock, dt.date.today(), 5).can_preorder
+    return stock.available > 0 or outlook_for(stock, TODAY, low_stock_threshold()).can_preorder
+
+
+def stock_of(sku: str):
+    with UnitOfWork() as uow:
+        pid = uow.catalog.product_id_for_sku(sku)
+        return next(s for s in uow.catalog.variant_stock(pid) if s.sku == sku)
+
+
+def stock_words(sku: str) -> str:
+    """What a stock answer about `sku` must say, from the database."""
+    stock = stock_of(sku)
+    if stock.available > low_stock_threshold():
+        return f"is in stock ({stock.available} available)"
+    if stock.available > 0:
+        return f"only {stock.available} left"
+    return "is out of stock right now"
+
+
+def name_of(product) -> str:
+    return product_name(product.title, product.brand)
 
 
 def offer_in_stock_answer(sender: str):
@@ -137,7 +142,8 @@ def offer_in_stock_answer(sender: str):
 
 def test_out_of_stock_answer_offers_substitutes_of_the_same_kind_as_buttons():
     product, wanted, messages, slots = offer_in_stock_answer("shopper-oos")
-    assert len(messages) == 2 and "out of stock" in messages[0]["text"] and not messages[0].get("buttons")
+    assert len(messages) == 2 and not messages[0].get("buttons")
+    assert messages[0]["text"].startswith(f"The {name_of(product)} is out of stock right now. ")
     offer = messages[1]
     *choices, no_thanks = offer["buttons"]
     assert no_thanks == {"title": "No thanks", "payload": "/deny"}
@@ -153,6 +159,12 @@ def test_out_of_stock_answer_offers_substitutes_of_the_same_kind_as_buttons():
         assert by_sku[sku].category == product.category and by_sku[sku].id != product.id
         assert by_sku[sku].title in offer["text"] and button["title"].split(" (")[0].rstrip("…") in by_sku[sku].title
     assert offer["text"].count("\n- ") == len(choices)  # one line (with its reason) per suggestion
+    for sku, line in zip(skus, offer["text"].split("\n")[1:]):
+        available = stock_of(sku).available
+        assert line.endswith(f", {available} in stock") if available > 0 else ", pre-order, " in line
+    expected = find_substitutes(UnitOfWork(), wanted, k=4)[:3]
+    assert offer["text"] == says.offer_text(name_of(product), expected, TODAY)
+    assert [b["title"] for b in choices] == [says.button_title(s) for s in expected]
 
 
 def test_in_stock_answer_offers_nothing_and_closes_an_older_offer():
@@ -161,14 +173,15 @@ def test_in_stock_answer_offers_nothing_and_closes_an_older_offer():
                      for s in uow.catalog.variant_stock(v) if s.available > 20)
     older = {"substitute_for": "X", "offered_substitutes": ["Y"]}
     messages, events = run(ActionAnswerStock(), tracker(f"is {stock.sku} in stock?", "check_stock", slots=older))
-    assert len(messages) == 1 and "in stock" in messages[0]["text"] and not messages[0].get("buttons")
+    assert len(messages) == 1 and not messages[0].get("buttons")
+    assert messages[0]["text"].startswith("Yes, the ") and f"is in stock ({stock.available} available)" in messages[0]["text"]
     assert slots_of(events)["offered_substitutes"] is None and slots_of(events)["substitute_for"] is None
 
 
 def test_a_follow_up_right_after_an_offer_does_not_repeat_it():
     _, wanted, _, slots = offer_in_stock_answer("shopper-follow")
     again, events = run(ActionAnswerStock(), tracker("when will it be back?", "ask_restock_date", slots=slots))
-    assert len(again) == 1 and not again[0].get("buttons") and "out of stock" in again[0]["text"]
+    assert len(again) == 1 and not again[0].get("buttons") and "is out of stock right now" in again[0]["text"]
     assert "offered_substitutes" not in slots_of(events)  # the offer on screen stays open
 
 
@@ -183,12 +196,13 @@ def test_choosing_an_offered_substitute_records_it_and_answers_its_stock():
     with UnitOfWork() as uow:
         pid = uow.catalog.product_id_for_sku(first)
         title = uow.catalog.products([pid])[0].title
-    assert len(answer) == 1 and title in answer[0]["text"] and ("in stock" in answer[0]["text"] or "left" in answer[0]["text"])
+    assert len(answer) == 1 and title in answer[0]["text"] and stock_words(first) in answer[0]["text"]
     after = slots_of(events)
     assert after["product_sku"] == first  # "reserve it" now means the substitute
     assert first not in (after["offered_substitutes"] or [])
     again, _ = choose(first, {**slots, **after}, sender)  # a double click is not counted twice
-    assert len(feedback()) == 1 and "isn't one of the suggestions" in again[0]["text"]
+    assert len(feedback()) == 1 and again[0]["text"] == says.NOT_OFFERED
+    assert title in again[1]["text"] and stock_words(first) in again[1]["text"]  # still answered
 
 
 def test_a_pre_orderable_choice_gets_a_button_that_starts_its_pre_order():
@@ -199,7 +213,8 @@ def test_a_pre_orderable_choice_gets_a_button_that_starts_its_pre_order():
     sender = "shopper-pre"
     answer, _ = choose(preorderable, {"substitute_for": wanted, "offered_substitutes": [preorderable]}, sender)
     assert feedback() == [(wanted, preorderable, True, sender)]
-    assert "pre-order" in answer[0]["text"]
+    assert "is out of stock right now" in answer[0]["text"]
+    assert "You can pre-order one from that delivery." in answer[0]["text"]
     [button] = answer[0]["buttons"]
     assert button["payload"] == "/request_preorder" + json.dumps({"sku": preorderable})
     form = ValidatePreorderForm()
@@ -219,7 +234,7 @@ def _in_stock(uow, sku: str) -> bool:
 def test_an_unknown_sku_is_answered_and_records_nothing(sku):
     _, wanted, messages, slots = offer_in_stock_answer("shopper-bad")
     answer, events = choose(sku, slots, "shopper-bad")
-    assert len(answer) == 1 and "can't find that item" in answer[0]["text"] and events == []
+    assert [m["text"] for m in answer] == [says.NOT_IN_CATALOG] and events == []
     assert feedback() == []
 
 
@@ -230,9 +245,10 @@ def test_a_sku_that_was_not_offered_is_answered_and_records_nothing():
         other = next(s for s in uow.session.execute(select(Variant.sku).order_by(Variant.id)).scalars()
                      if s not in offered and s != wanted)
     answer, _ = choose(other, slots, "shopper-stale")
-    assert "isn't one of the suggestions" in answer[0]["text"] and "haven't noted it" in answer[0]["text"]
+    assert answer[0]["text"] == says.NOT_OFFERED and "haven't noted it" in answer[0]["text"]
+    assert stock_words(other) in answer[1]["text"]  # answered all the same
     answer, _ = choose(sorted(offered)[0], {}, "shopper-stale")  # a button from a conversation without an offer
-    assert "isn't one of the suggestions" in answer[0]["text"]
+    assert answer[0]["text"] == says.NOT_OFFERED
     assert feedback() == []
 
 
@@ -240,8 +256,10 @@ def test_a_sku_that_was_not_offered_is_answered_and_records_nothing():
 
 def test_no_thanks_records_every_offered_substitute_as_rejected_and_offers_an_alert():
     sender = "shopper-no"
-    _, wanted, messages, slots = offer_in_stock_answer(sender)
+    product, wanted, messages, slots = offer_in_stock_answer(sender)
     answer, events = run(ActionDeclineSubstitutes(), tracker("/deny", "deny", slots=slots, sender=sender))
+    assert answer[0]["text"] == (f"No problem. I can message you here as soon as the {name_of(product)} is back in "
+                                 "stock, and hold one for you for a few hours so you can buy it.")
     assert feedback() == [(wanted, sku, False, sender) for sku in slots["offered_substitutes"]]
     assert answer[0]["buttons"] == [{"title": "Alert me when it's back",
                                      "payload": "/subscribe_restock" + json.dumps({"sku": wanted})}]
@@ -263,8 +281,10 @@ def test_ask_substitute_for_a_named_product():
     slots = slots_of(events)
     assert slots["product_sku"] in product.variant_skus and slots["substitute_for"] == wanted
     assert len(messages) == 1 and messages[0]["buttons"][-1]["payload"] == "/deny"
-    expected = [s.sku for s in find_substitutes(UnitOfWork(), wanted, k=3)]
-    assert slots["offered_substitutes"] == expected == [sku_of(b) for b in messages[0]["buttons"][:-1]]
+    expected = find_substitutes(UnitOfWork(), wanted, k=4)[:3]
+    assert slots["offered_substitutes"] == [s.sku for s in expected] == [sku_of(b) for b in messages[0]["buttons"][:-1]]
+    assert messages[0]["text"] == says.offer_text(name_of(product), expected, TODAY)
+    assert messages[0]["text"].startswith(f"Instead of the {name_of(product)}, you could get:\n- ")
 
 
 def test_ask_substitute_for_the_product_asked_about_before():
@@ -272,6 +292,8 @@ def test_ask_substitute_for_the_product_asked_about_before():
     messages, events = run(ActionOfferSubstitutes(), tracker("anything similar that's in stock right now?",
                                                              "ask_substitute", slots={"product_sku": wanted}))
     assert slots_of(events)["substitute_for"] == wanted and len(messages[0]["buttons"]) >= 2
+    assert messages[0]["text"].startswith(f"Instead of the {name_of(product)}, you could get:\n- ")
+    assert slots_of(events)["offered_substitutes"] == [sku_of(b) for b in messages[0]["buttons"][:-1]]
 
 
 def test_nothing_similar_is_said_plainly_with_an_alert_button():
@@ -279,29 +301,32 @@ def test_nothing_similar_is_said_plainly_with_an_alert_button():
     entities = [{"entity": "product", "value": product.title.lower()}, {"entity": "color", "value": "chartreuse"}]
     messages, events = run(ActionOfferSubstitutes(), tracker(f"any {product.title} in chartreuse?", "ask_substitute",
                                                              entities))
+    can_preorder = check_stock(UnitOfWork(), product, TODAY).best.outlook.can_preorder
     text = messages[0]["text"]
-    assert "don't have a similar item" in text and "back in stock" in text
+    assert text.startswith(f"I don't have a similar item I can suggest instead of the {name_of(product)} right now. ")
+    assert text == says.nothing_similar(name_of(product), can_preorder) and "back in stock" in text
     payloads = [b["payload"] for b in messages[0]["buttons"]]
-    assert "/subscribe_restock" + json.dumps({"sku": wanted}) in payloads
+    assert payloads == ["/request_preorder" + json.dumps({"sku": wanted})] * can_preorder \
+        + ["/subscribe_restock" + json.dumps({"sku": wanted})]
     assert slots_of(events)["offered_substitutes"] is None
 
 
 # --------------------------------------------------------------------------- how a suggestion reads
 
 def test_a_pre_orderable_suggestion_says_when_it_is_due_and_buttons_stay_short():
-    from decimal import Decimal
-
-    from actions.substitutes import _line, button_title
-    from catalog.services.substitutes import Substitute
-
-    today = dt.date(2026, 11, 27)
-    s = Substitute("LMP-1", 7, "Arc Floor Lamp with an Extra Long Name for a Very Particular Corner", 0.8,
-                   "by Lumen, 5% cheaper, pre-order, due 02 Dec", 0, True, "Lumen", Decimal("99.5"), "USD",
-                   "brushed brass", "XL", dt.date(2026, 12, 2))
-    line = _line(s, today)
-    assert line.endswith("by Lumen, 5% cheaper, pre-order, due around 2 Dec") and "$99.50" in line
-    assert "(brushed brass, size XL)" in line and "due 02 Dec" not in line
-    title = button_title(s)
+    eta = TODAY + dt.timedelta(days=5)
+    reason = Reason(available=0, brand="Lumen", price_change=-5.0, eta=eta)
+    s = Substitute("LMP-1", 7, "Arc Floor Lamp with an Extra Long Name for a Very Particular Corner", 0.8, reason,
+                   0, True, "Lumen", Decimal("99.5"), "USD", "brushed brass", "XL", eta)
+    header, line = says.offer_text("Orbit Floor Lamp", [s], TODAY).split("\n")
+    assert header == "Instead of the Orbit Floor Lamp, you could get:"
+    assert line == ("- Lumen Arc Floor Lamp with an Extra Long Name for a Very Particular Corner (brushed brass, "
+                    f"size XL), $99.50: by Lumen, 5% cheaper, pre-order, due around {day(eta, TODAY)}")
+    assert day(eta, TODAY) == f"{eta.day} {eta:%b}" + ("" if eta.year == TODAY.year else f" {eta.year}")
+    next_year = TODAY + dt.timedelta(days=400)  # a date in another year says which
+    assert says.reason_text(dataclasses.replace(reason, eta=next_year), TODAY).endswith(
+        f"pre-order, due around {next_year.day} {next_year:%b} {next_year.year}")
+    title = says.button_title(s)
     assert len(title) <= 60 and title.endswith("… (brushed brass, size XL)")
 
 
@@ -325,7 +350,7 @@ def test_pre_ordering_a_product_with_variants_asks_which_variant_once():
     assert messages == [] and "preorder_sku" not in found  # the form's ask action asks, nobody else
     assert found["product_sku"] in product.variant_skus  # ...and knows which product it is about
     asked, _ = run(ActionAskPreorderSku(), tracker(text, "request_preorder", slots={**found, "requested_slot": "preorder_sku"}))
-    assert len(asked) == 1 and asked[0]["text"] == f"Which {product_name(product)} would you like to reserve?"
+    assert len(asked) == 1 and asked[0]["text"] == f"Which {name_of(product)} would you like to reserve?"
     skus = [sku_of(b) for b in asked[0]["buttons"]]
     assert skus and set(skus) <= set(product.variant_skus)
     assert all(b["payload"].startswith("/inform{") for b in asked[0]["buttons"])
@@ -343,7 +368,8 @@ def test_pre_ordering_with_several_close_products_asks_which_one_once():
     assert messages == [] and len(found["candidate_skus"]) >= 2
     asked, _ = run(ActionAskPreorderSku(), tracker("can I pre-order an espresso machine?", "request_preorder",
                                                   slots={**found, "requested_slot": "preorder_sku"}))
-    assert len(asked) == 1 and "Which one would you like to reserve?" in asked[0]["text"]
+    assert len(asked) == 1
+    assert asked[0]["text"] == "I found a few products that could match. Which one would you like to reserve?"
     assert [sku_of(b) for b in asked[0]["buttons"]] == found["candidate_skus"]
 
 

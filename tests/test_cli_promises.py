@@ -1,23 +1,34 @@
 """The new commands: receive, set-eta, dispatch --once, expire-holds; bad input is explained."""
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import select
+
 from catalog.cli import main
+from catalog.db.orm import OutboxMessage, Reservation
+from catalog.domain.statuses import OutboxStatus
 from catalog.services import reservations as res
 from catalog.uow import UnitOfWork
 from tests.conftest import TODAY
-from tests.world import build
+from tests.world import ETA, build
 
 
 def test_receive_set_eta_dispatch_and_expire(sqlite_url, capsys):
     world = build(sqlite_url, incoming=10)
     res.reserve(UnitOfWork(sqlite_url), world.customers[0], "RTR-42", 2, today=TODAY)
-    assert main(["--database-url", sqlite_url, "set-eta", "PO-1001", "2026-12-30"]) == 0
-    assert "1 delay notices queued" in capsys.readouterr().out
+    later = ETA + dt.timedelta(days=15)  # after the date the customer was told
+    assert main(["--database-url", sqlite_url, "set-eta", "PO-1001", later.isoformat()]) == 0
+    assert f"PO-1001 now due {later.isoformat()}; 1 delay notices queued" in capsys.readouterr().out
+    with UnitOfWork(sqlite_url) as uow:
+        assert uow.session.execute(select(Reservation.promised_eta)).scalars().all() == [later]
     assert main(["--database-url", sqlite_url, "receive", "PO-1001", "--qty", "RTR-42=3"]) == 0
     out = capsys.readouterr().out
     assert "RTR-42 x3" in out and "2 units set aside" in out
     assert main(["--database-url", sqlite_url, "dispatch", "--once"]) == 0
     assert "dispatched 1 messages" in capsys.readouterr().out
+    with UnitOfWork(sqlite_url) as uow:
+        assert uow.session.execute(select(OutboxMessage.status)).scalars().all() == [OutboxStatus.SENT]
     assert main(["--database-url", sqlite_url, "expire-holds"]) == 0
     assert "expired 0 holds" in capsys.readouterr().out
 

@@ -1,5 +1,5 @@
 """Tests for catalog.demo_data: the demo store must be deterministic, valid per the
-catalog import format (/work/shared/spec/catalog-format.md) and contain the stockout
+catalog import format (../shared/spec/catalog-format.md) and contain the stockout
 situations the assistant is demoed on."""
 from __future__ import annotations
 

@@ -1,43 +1,24 @@
-"""Both real servers, a seeded database, conversations over Rasa's REST channel."""
+"""The real servers over the seeded demo store, conversations over Rasa's REST channel."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 
 import pytest
 from sqlalchemy import select
 
-from catalog.db.orm import Product
-from catalog.domain.stock import Outlook, outlook_for
+from catalog.db.orm import Reservation, SubstituteFeedback, Variant
 from catalog.uow import UnitOfWork
-from tests.servers import copy_sqlite, free_port, running
-
-MODEL = "models/stockout.tar.gz"
-
-
-@pytest.fixture(scope="module")
-def servers(seeded_sqlite, tmp_path_factory):
-    db = tmp_path_factory.mktemp("e2e") / "catalog.db"
-    copy_sqlite(seeded_sqlite, db)
-    with running(f"sqlite:///{db}", tmp_path_factory.mktemp("logs") / "servers.log") as s:
-        s.database_url = f"sqlite:///{db}"
-        yield s
+from catalog.wording.errors import ACTION_SERVER_DOWN
+from catalog.wording.format import day
+from tests.conftest import TODAY
+from tests.demo import incoming, order_with_waiting_line, out_of_stock_with_substitutes, texts
+from tests.servers import free_port, rasa_only
 
 
-def texts(messages: list[dict]) -> str:
-    return " ".join(m.get("text", "") for m in messages)
-
-
-def _incoming_product(url: str):
-    with UnitOfWork(url) as uow:
-        for pid, title in uow.session.execute(select(Product.id, Product.title).order_by(Product.id)):
-            stocks = uow.catalog.variant_stock(pid)
-            if len(stocks) == 1:
-                o = outlook_for(stocks[0], dt.date.today(), 5)
-                if o.outlook is Outlook.INCOMING and not o.overdue:
-                    return title, stocks[0], o
-    raise AssertionError("no single-variant product with an open purchase order")
+@pytest.fixture
+def servers(stack):
+    return stack
 
 
 def test_contract_intents_are_understood(servers):
@@ -55,12 +36,12 @@ def test_contract_intents_are_understood(servers):
 
 
 def test_stock_conversation_remembers_the_product(servers):
-    title, stock, outlook = _incoming_product(servers.database_url)
+    title, stock, outlook = incoming(servers.database_url)
     sender = f"e2e-{uuid.uuid4().hex[:6]}"
     first = texts(servers.say(sender, f"is {stock.sku} in stock?"))
     assert title in first and "out of stock" in first
     second = texts(servers.say(sender, "ok, when will it be back?"))
-    assert f"{outlook.restock_qty} more around" in second
+    assert f"{outlook.restock_qty} more around {day(outlook.restock_date, TODAY)}" in second
 
 
 def test_choice_buttons_lead_to_a_stock_answer(servers):
@@ -74,9 +55,10 @@ def test_choice_buttons_lead_to_a_stock_answer(servers):
 
 def test_greeting_policy_and_handoff_get_answers(servers):
     sender = f"e2e-{uuid.uuid4().hex[:6]}"
-    assert texts(servers.say(sender, "hello"))
+    assert texts(servers.say(sender, "hello")).startswith("Hi!")
     assert "Refunds:" in texts(servers.say(sender, "what's your refund policy?"))
-    assert texts(servers.say(sender, "I want to talk to a real person"))
+    handoff = texts(servers.say(sender, "I want to talk to a real person"))
+    assert "I've asked a person from our team to take over (ticket #" in handoff
 
 
 @pytest.mark.parametrize("message", ["", "   ", "🙂🙂🙂🙂", "a" * 10_000, "<b>hi</b><script>alert(1)</script>",
@@ -85,41 +67,22 @@ def test_bad_input_always_gets_a_reply(servers, message):
     replies = servers.say(f"bad-{uuid.uuid4().hex[:6]}", message)
     assert replies and all(m.get("text") or m.get("buttons") for m in replies)
     assert len(texts(replies)) < 1000
+    assert ACTION_SERVER_DOWN not in texts(replies)  # answered, not an apology for a crash
     follow_up = servers.say(f"bad-{uuid.uuid4().hex[:6]}", "hi")  # and the bot still works after it
-    assert texts(follow_up)
+    assert texts(follow_up).startswith("Hi!")
 
 
-def test_action_server_down_gets_an_apology(seeded_sqlite, tmp_path):
+@pytest.mark.servers
+def test_action_server_down_gets_an_apology(tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/webhook"
-    db = tmp_path / "catalog.db"
-    copy_sqlite(seeded_sqlite, db)
-    with running(f"sqlite:///{db}", tmp_path / "servers.log", action_endpoint=dead) as s:
-        reply = texts(s.say("down-1", "is the trail runner in stock?"))
-    assert "Sorry" in reply and "try again" in reply
-
-
-def _preorderable_product(url: str):
-    with UnitOfWork(url) as uow:
-        for pid, title in uow.session.execute(select(Product.id, Product.title).order_by(Product.id)):
-            stocks = uow.catalog.variant_stock(pid)
-            if len(stocks) == 1 and stocks[0].preorder_allowed:
-                o = outlook_for(stocks[0], dt.date.today(), 5)
-                if o.outlook is Outlook.INCOMING and not o.overdue and o.restock_qty >= 2:
-                    return title, stocks[0]
-    raise AssertionError("no pre-orderable single-variant product")
-
-
-def _order_with_waiting_line(url: str):
-    from catalog.db.orm import Order, OrderLine
-
-    with UnitOfWork(url) as uow:
-        order = uow.session.execute(select(Order).join(OrderLine).where(OrderLine.status == "waiting_stock")
-                                    .order_by(Order.id.desc())).scalars().first()
-        return order.number, order.email
+    with rasa_only(dead, tmp_path / "rasa.log") as rasa:
+        reply = texts(rasa.say("down-1", "is the trail runner in stock?"))
+        assert texts(rasa.say("down-2", "hello")).startswith("Hi!")  # what needs no action still works
+    assert reply == ACTION_SERVER_DOWN
 
 
 def test_preorder_conversation_confirms_and_tells_the_place_in_line(servers):
-    title, stock = _preorderable_product(servers.database_url)
+    title, stock, _ = incoming(servers.database_url, preorderable=True, units=2)
     sender = f"e2e-pre-{uuid.uuid4().hex[:6]}"
     assert "out of stock" in texts(servers.say(sender, f"is {stock.sku} in stock?"))
     asked = texts(servers.say(sender, "can I pre-order it?"))
@@ -134,16 +97,20 @@ def test_preorder_conversation_confirms_and_tells_the_place_in_line(servers):
 
 
 def test_stop_leaves_a_form_without_reserving(servers):
-    title, stock = _preorderable_product(servers.database_url)
+    title, stock, _ = incoming(servers.database_url, preorderable=True, units=2)
     sender = f"e2e-stop-{uuid.uuid4().hex[:6]}"
     servers.say(sender, f"is {stock.sku} in stock?")
     assert "How many" in texts(servers.say(sender, "I'd like to pre-order it"))
     assert "nothing was reserved" in texts(servers.say(sender, "stop"))
-    assert texts(servers.say(sender, "hello"))  # and the conversation carries on normally
+    assert texts(servers.say(sender, "hello")).startswith("Hi!")  # and the conversation carries on normally
+    with UnitOfWork(servers.database_url) as uow:
+        assert not uow.session.execute(select(Reservation.id).join(Variant, Reservation.variant_id == Variant.id)
+                                       .where(Variant.sku == stock.sku, Reservation.idempotency_key.like(
+                                           f"chat:{sender}:%"))).first()
 
 
 def test_order_status_needs_the_right_email(servers):
-    number, email = _order_with_waiting_line(servers.database_url)
+    number, email = order_with_waiting_line(servers.database_url)
     sender = f"e2e-ord-{uuid.uuid4().hex[:6]}"
     assert "email" in texts(servers.say(sender, f"where is my order {number}?")).lower()
     refused = texts(servers.say(sender, "it's not.me@example.com"))
@@ -153,28 +120,7 @@ def test_order_status_needs_the_right_email(servers):
     assert f"Order {number}:" in status and "waiting for stock" in status
 
 
-def _out_of_stock_with_substitutes(url: str):
-    """A single-variant product with nothing available whose answer offers other products
-    (found by the substitutes service, which also builds its index for the servers)."""
-    from catalog.services.substitutes import find_substitutes
-
-    with UnitOfWork(url) as uow:
-        rows = uow.session.execute(select(Product.id, Product.title).order_by(Product.id)).all()
-        stocks = {pid: uow.catalog.variant_stock(pid) for pid, _ in rows}
-    for pid, title in rows:
-        if len(stocks[pid]) != 1 or stocks[pid][0].available > 0:
-            continue
-        stock = stocks[pid][0]
-        if outlook_for(stock, dt.date.today(), 5).outlook is Outlook.OTHER_SUPPLIER:
-            continue
-        if [s for s in find_substitutes(UnitOfWork(url), stock.sku, k=3) if not s.same_item]:
-            return title, stock
-    raise AssertionError("no out-of-stock product with substitutes")
-
-
 def _feedback(url: str, sender: str) -> list[tuple]:
-    from catalog.db.orm import SubstituteFeedback
-
     with UnitOfWork(url) as uow:
         return [tuple(r) for r in uow.session.execute(
             select(SubstituteFeedback.sku, SubstituteFeedback.substitute_sku, SubstituteFeedback.accepted)
@@ -186,7 +132,7 @@ def _sku(button: dict) -> str:
 
 
 def test_substitute_button_leads_to_its_stock_answer_and_is_recorded(servers):
-    title, stock = _out_of_stock_with_substitutes(servers.database_url)
+    _, title, stock = out_of_stock_with_substitutes(servers.database_url)
     sender = f"e2e-sub-{uuid.uuid4().hex[:6]}"
     reply = servers.say(sender, f"is {stock.sku} in stock?")
     assert title in texts(reply) and "out of stock" in texts(reply)
@@ -204,7 +150,7 @@ def test_substitute_button_leads_to_its_stock_answer_and_is_recorded(servers):
 
 
 def test_no_thanks_to_substitutes_is_recorded_and_a_later_no_is_just_a_no(servers):
-    title, stock = _out_of_stock_with_substitutes(servers.database_url)
+    _, title, stock = out_of_stock_with_substitutes(servers.database_url)
     sender = f"e2e-nosub-{uuid.uuid4().hex[:6]}"
     reply = servers.say(sender, f"do you have {stock.sku}?")
     offered = [_sku(b) for m in reply for b in m.get("buttons", []) if b["payload"].startswith("/choose_substitute")]

@@ -1,6 +1,7 @@
 """`python -m catalog import`: upserts, per-cell error reports, hostile files."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from catalog.db.orm import Product, PurchaseOrderLine, StockLevel, StockMovement, Supplier, SupplierOffer, Variant
 from catalog.services.importing import import_file
-from tests.conftest import ROOT, write_csv
+from tests.conftest import ROOT, TODAY, write_csv
 
 HEADER = ["sku", "title", "description", "category", "price", "on_hand", "brand", "attributes",
           "reserved", "safety_stock", "supplier", "supplier_lead_time_days", "incoming_qty", "incoming_eta"]
@@ -21,6 +22,11 @@ def _row(sku, title="Trail Runner", on_hand="5", attrs='{"color": "black", "size
                   supplier_lead_time_days="7", incoming_qty="", incoming_eta="")
     values.update(kw)
     return [values[h] for h in HEADER]
+
+
+def _due(days: int) -> str:
+    """An incoming delivery's date as a catalog file writes it, `days` after the tests' today."""
+    return (TODAY + dt.timedelta(days=days)).isoformat()
 
 
 def _count(uow_factory, model):
@@ -74,7 +80,7 @@ def test_every_bad_cell_is_reported_with_line_column_and_reason_and_good_rows_st
 def test_jsonl_unknown_columns_become_attributes_and_bad_json_lines_are_reported(uow_factory, tmp_path):
     path = tmp_path / "c.jsonl"
     good = dict(sku="J-1", title="Yoga Mat", description="", category="Sports > Yoga", price=25, on_hand=3,
-                attributes={"color": "green"}, material="cork", incoming_qty=10, incoming_eta="2026-12-12",
+                attributes={"color": "green"}, material="cork", incoming_qty=10, incoming_eta=_due(15),
                 supplier="Mat Co")
     path.write_text(json.dumps(good) + "\n\n{broken\n" + json.dumps([1, 2]) + "\n")
     report = import_file(uow_factory(), path)
@@ -86,16 +92,16 @@ def test_jsonl_unknown_columns_become_attributes_and_bad_json_lines_are_reported
         uow.session.expunge_all()
     assert variant.attributes == {"color": "green", "material": "cork"}
     assert variant.preorder_allowed is True  # default when units are incoming
-    assert (line.quantity, line.eta.isoformat(), line.status) == (10, "2026-12-12", "open")
+    assert (line.quantity, line.eta, line.status) == (10, TODAY + dt.timedelta(days=15), "open")
 
 
 def test_changed_incoming_replaces_the_import_managed_po_line(uow_factory, tmp_path):
     import_file(uow_factory(), write_csv(tmp_path / "a.csv", HEADER, [
-        _row("A-1", on_hand="0", incoming_qty="10", incoming_eta="2026-12-10")]))
+        _row("A-1", on_hand="0", incoming_qty="10", incoming_eta=_due(13))]))
     import_file(uow_factory(), write_csv(tmp_path / "b.csv", HEADER, [
-        _row("A-1", on_hand="0", incoming_qty="10", incoming_eta="2026-12-10")]))
+        _row("A-1", on_hand="0", incoming_qty="10", incoming_eta=_due(13))]))
     import_file(uow_factory(), write_csv(tmp_path / "c.csv", HEADER, [
-        _row("A-1", on_hand="0", incoming_qty="6", incoming_eta="2026-12-20")]))
+        _row("A-1", on_hand="0", incoming_qty="6", incoming_eta=_due(23))]))
     with uow_factory() as uow:
         lines = uow.session.execute(select(PurchaseOrderLine.quantity, PurchaseOrderLine.status)
                                     .order_by(PurchaseOrderLine.id)).all()

@@ -7,37 +7,38 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from catalog.domain.ledger import Entry, amount_to_return, cents, refundable, store_credit_bonus
-from catalog.domain.reservations import LineCapacity, allocate_in_order, pick_line, queue_position, within_cap
+from catalog.domain.reservations import OpenLine, allocate_in_order, pick_line, queue_position, within_cap
+from catalog.domain.statuses import LedgerKind as K
 
 money = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000"), places=2)
-kinds = st.sampled_from(["refund", "store_credit", "refund_pending", "refund_approved", "refund_rejected"])
+kinds = st.sampled_from([K.REFUND, K.STORE_CREDIT, K.REFUND_PENDING, K.REFUND_APPROVED, K.REFUND_REJECTED])
 
 
 @given(st.lists(money, min_size=1, max_size=4), st.lists(st.tuples(kinds, money), max_size=20))
 def test_granting_only_what_refundable_allows_never_exceeds_payments(payments, requests):
-    entries = [Entry("payment", p) for p in payments]
+    entries = [Entry(K.PAYMENT, p) for p in payments]
     paid = sum(payments)
     undecided: list[Decimal] = []  # each pending refund is approved or rejected once (one ticket each)
     for kind, amount in requests:
-        if kind in ("refund_approved", "refund_rejected"):
+        if kind in (K.REFUND_APPROVED, K.REFUND_REJECTED):
             if undecided:
                 entries.append(Entry(kind, undecided.pop()))
             continue
         grant = min(amount, refundable(entries))
         if grant > 0:
             entries.append(Entry(kind, grant))
-            if kind == "refund_pending":
+            if kind is K.REFUND_PENDING:
                 undecided.append(grant)
         left = refundable(entries)
-        out = sum(e.amount for e in entries if e.kind in ("refund", "store_credit", "refund_pending"))
+        out = sum(e.amount for e in entries if e.kind in (K.REFUND, K.STORE_CREDIT, K.REFUND_PENDING))
         assert Decimal("0") <= left <= paid
-        assert out - sum(e.amount for e in entries if e.kind == "refund_rejected") <= paid
+        assert out - sum(e.amount for e in entries if e.kind is K.REFUND_REJECTED) <= paid
 
 
 @given(st.dictionaries(st.integers(1, 5), money, min_size=1), st.lists(st.tuples(st.integers(1, 5), money), max_size=10),
        money)
 def test_amount_to_return_is_capped_by_lines_and_order(lines, earlier, order_left):
-    entries = [Entry("refund", a, lid) for lid, a in earlier]
+    entries = [Entry(K.REFUND, a, lid) for lid, a in earlier]
     amount = amount_to_return(lines, entries, order_left)
     assert Decimal("0") <= amount <= min(sum(lines.values()), order_left)
     assert amount == cents(amount)
@@ -69,7 +70,7 @@ def test_allocation_never_gives_more_than_arrived_or_asked_and_is_first_come(wai
 
 @given(st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), min_size=1, max_size=6), st.integers(1, 50))
 def test_picked_line_always_has_room(raw, qty):
-    lines = [LineCapacity(i, None, arrive, min(promised, arrive)) for i, (arrive, promised) in enumerate(raw)]
+    lines = [OpenLine(i, 1, None, arrive, min(promised, arrive)) for i, (arrive, promised) in enumerate(raw)]
     line = pick_line(lines, qty)
     assert (line is None) == all(c.free < qty for c in lines)
     if line is not None:

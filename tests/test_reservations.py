@@ -8,10 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from catalog.clock import utcnow
 from catalog.db.orm import Reservation, StockLevel
+from catalog.domain.reservations import QuantityProblem
+from catalog.domain.statuses import LIVE_RESERVATIONS, ReservationKind, ReservationStatus
 from catalog.services import purchasing, reservations as res
-from catalog.services.reservations import Kind, Outcome
+from catalog.services.reservations import Outcome
 from catalog.uow import UnitOfWork
+from catalog.wording.preorders import SLIP_POLICY, confirmation, place, result_text
 from tests.conftest import TODAY
 from tests.world import ETA, build, more_customers
 
@@ -19,7 +23,7 @@ from tests.world import ETA, build, more_customers
 def _reserved_units(url: str) -> int:
     with UnitOfWork(url) as uow:
         return int(uow.session.execute(select(func.coalesce(func.sum(Reservation.quantity), 0))
-                                       .where(Reservation.status.in_(("active", "allocated")))).scalar_one())
+                                       .where(Reservation.status.in_(LIVE_RESERVATIONS))).scalar_one())
 
 
 def test_fifty_customers_racing_for_ten_incoming_units_reserve_exactly_ten(db_url):
@@ -29,7 +33,7 @@ def test_fifty_customers_racing_for_ten_incoming_units_reserve_exactly_ten(db_ur
 
     def attempt(cid: int):
         barrier.wait()
-        return res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, Kind.PREORDER, today=TODAY)
+        return res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, ReservationKind.PREORDER, today=TODAY)
 
     with ThreadPoolExecutor(50) as pool:
         results = list(pool.map(attempt, customers))
@@ -39,7 +43,8 @@ def test_fifty_customers_racing_for_ten_incoming_units_reserve_exactly_ten(db_ur
     assert {r.outcome for r in lost} == {Outcome.SOLD_OUT}
     assert all(r.alternatives.backorder and r.alternatives.restock_alert and r.alternatives.substitutes == ("RTR-43",)
                for r in lost)
-    assert "backorder" in lost[0].message and "restock alert" in lost[0].message
+    told = result_text(lost[0])
+    assert "already promised" in told and "a backorder" in told and "a restock alert" in told
     assert sorted(r.reservation.position for r in won) == list(range(1, 11))
     assert all(r.reservation.expected == ETA for r in won)
     assert world.variant_id
@@ -53,10 +58,13 @@ def test_quote_summarises_and_reserve_tells_the_place_in_line(db_url):
     assert quote.outcome is Outcome.CAN_RESERVE
     s = quote.summary
     assert (s.quantity, str(s.total), s.expected, s.position) == (2, "199.80", ETA, 4)
-    assert "slips" in s.slip_policy and "full refund" in s.slip_policy
+    asked = confirmation(s, "Ridgeline Trail Runner")
+    assert SLIP_POLICY in asked and "slips" in asked and "full refund" in asked
+    assert "#4 in line" in asked and "$199.80 in total" in asked
     assert _reserved_units(db_url) == 3  # a quote writes nothing
     made = res.reserve(UnitOfWork(db_url), world.customers[3], "RTR-42", 1, today=TODAY)
-    assert made.reservation.text == "you are #4; due around 12 Dec"
+    assert made.outcome is Outcome.RESERVED
+    assert place(made.reservation) == f"you are #4; due around {ETA.day} {ETA:%b}"
 
 
 def test_per_customer_cap_counts_every_live_reservation(db_url):
@@ -65,29 +73,41 @@ def test_per_customer_cap_counts_every_live_reservation(db_url):
     assert res.reserve(UnitOfWork(db_url), cid, "RTR-42", 2, today=TODAY).outcome is Outcome.RESERVED
     over = res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, today=TODAY)
     assert over.outcome is Outcome.OVER_CAP and over.cap_left == 0
-    assert res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, Kind.BACKORDER, today=TODAY).outcome is Outcome.OVER_CAP
+    assert res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, ReservationKind.BACKORDER, today=TODAY).outcome is Outcome.OVER_CAP
     assert _reserved_units(db_url) == 2
 
 
 def test_backorder_only_where_allowed_and_dated_by_lead_time(db_url):
     build(db_url, incoming=0, backorder=False)
-    r = res.reserve(UnitOfWork(db_url), 1, "RTR-42", 1, Kind.BACKORDER, today=TODAY)
-    assert r.outcome is Outcome.NOT_ALLOWED and not r.alternatives.backorder
-    assert res.reserve(UnitOfWork(db_url), 1, "RTR-42", 1, Kind.PREORDER, today=TODAY).outcome is Outcome.SOLD_OUT
+    r = res.reserve(UnitOfWork(db_url), 1, "RTR-42", 1, ReservationKind.BACKORDER, today=TODAY)
+    assert r.outcome is Outcome.NOT_ALLOWED and r.kind is ReservationKind.BACKORDER and not r.alternatives.backorder
+    assert result_text(r) == "This item can't be backordered. I can offer a restock alert or a similar item in stock."
+    assert res.reserve(UnitOfWork(db_url), 1, "RTR-42", 1, ReservationKind.PREORDER, today=TODAY).outcome is Outcome.SOLD_OUT
 
 
 def test_backorder_gets_lead_time_date_and_is_served_when_stock_arrives(db_url):
     world = build(db_url, incoming=0)
-    r = res.reserve(UnitOfWork(db_url), world.customers[0], "RTR-42", 2, Kind.BACKORDER, today=TODAY)
+    r = res.reserve(UnitOfWork(db_url), world.customers[0], "RTR-42", 2, ReservationKind.BACKORDER, today=TODAY)
     assert r.outcome is Outcome.RESERVED and r.reservation.expected == TODAY + dt.timedelta(days=14)
     assert r.reservation.position == 1
 
 
-@pytest.mark.parametrize("qty", [0, -1, -10**9, 10**12, 101, "3", 2.5, True, None])
-def test_hostile_quantities_are_refused_and_write_nothing(db_url, qty):
+@pytest.mark.parametrize("qty, problem, words", [
+    (0, QuantityProblem.TOO_FEW, "at least 1"),
+    (-1, QuantityProblem.TOO_FEW, "at least 1"),
+    (-10**9, QuantityProblem.TOO_FEW, "at least 1"),
+    (10**12, QuantityProblem.TOO_MANY, "At most 100"),
+    (101, QuantityProblem.TOO_MANY, "At most 100"),
+    ("3", QuantityProblem.NOT_A_WHOLE_NUMBER, "whole number"),
+    (2.5, QuantityProblem.NOT_A_WHOLE_NUMBER, "whole number"),
+    (True, QuantityProblem.NOT_A_WHOLE_NUMBER, "whole number"),
+    (None, QuantityProblem.NOT_A_WHOLE_NUMBER, "whole number"),
+])
+def test_hostile_quantities_are_refused_and_write_nothing(db_url, qty, problem, words):
     world = build(db_url)
     r = res.reserve(UnitOfWork(db_url), world.customers[0], "RTR-42", qty, today=TODAY)
-    assert r.outcome is Outcome.INVALID and r.message
+    assert r.outcome is Outcome.BAD_QUANTITY and r.problem is problem and r.reservation is None
+    assert words in result_text(r)
     assert _reserved_units(db_url) == 0
 
 
@@ -95,7 +115,8 @@ def test_hostile_quantities_are_refused_and_write_nothing(db_url, qty):
 def test_sql_looking_or_huge_skus_are_just_unknown_items(db_url, sku):
     world = build(db_url)
     r = res.reserve(UnitOfWork(db_url), world.customers[0], sku, 1, today=TODAY)
-    assert r.outcome is Outcome.INVALID
+    assert r.outcome is Outcome.UNKNOWN_ITEM and r.reservation is None
+    assert result_text(r) == "I couldn't find that item."
     assert _reserved_units(db_url) == 0
 
 
@@ -113,10 +134,12 @@ def test_show_change_cancel_only_ones_own(db_url):
     assert res.change_quantity(UnitOfWork(db_url), b, mine.id, 1).outcome is Outcome.NOT_FOUND
     assert res.cancel_reservation(UnitOfWork(db_url), b, mine.id).outcome is Outcome.NOT_FOUND
     too_many = res.change_quantity(UnitOfWork(db_url), a, mine.id, 4)  # only 1 more unit is free
-    assert too_many.outcome is Outcome.SOLD_OUT
+    assert too_many.outcome is Outcome.NOT_ENOUGH_INCOMING
     changed = res.change_quantity(UnitOfWork(db_url), a, mine.id, 3)
-    assert changed.outcome is Outcome.RESERVED and changed.reservation.position == 1
-    assert res.cancel_reservation(UnitOfWork(db_url), a, mine.id).outcome is Outcome.RESERVED
+    assert changed.outcome is Outcome.CHANGED and changed.reservation.position == 1
+    assert changed.reservation.quantity == 3 and result_text(changed).startswith("Changed to 3: you are #1")
+    cancelled = res.cancel_reservation(UnitOfWork(db_url), a, mine.id)
+    assert cancelled.outcome is Outcome.CANCELLED and cancelled.reservation.status is ReservationStatus.CANCELLED
     assert res.list_reservations(UnitOfWork(db_url), a) == []
     assert _reserved_units(db_url) == 2
 
@@ -126,6 +149,7 @@ def test_repeated_idempotency_key_reserves_once(db_url):
     cid = world.customers[0]
     first = res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, today=TODAY, idempotency_key="conv-1:confirm-1")
     again = res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, today=TODAY, idempotency_key="conv-1:confirm-1")
+    assert first.outcome is Outcome.RESERVED and again.outcome is Outcome.ALREADY_RESERVED
     assert first.reservation.id == again.reservation.id and _reserved_units(db_url) == 1
 
 
@@ -141,7 +165,7 @@ def test_receiving_allocates_preorders_in_order_and_partial_delivery_keeps_promi
     assert (views[ra.id].status, views[rb.id].quantity_allocated, views[rc.id].quantity_allocated) == ("allocated", 1, 0)
     assert views[rb.id].position == 1 and views[rc.id].position == 2  # the queue moved up
     with UnitOfWork(db_url) as uow:
-        assert uow.promises.available([world.variant_id], dt.datetime(2030, 1, 1))[world.variant_id] == 0
+        assert uow.promises.available([world.variant_id], utcnow())[world.variant_id] == 0
         assert uow.session.execute(select(StockLevel.on_hand).where(StockLevel.variant_id == world.variant_id)).scalar() == 4
     report = purchasing.receive_purchase_order(UnitOfWork(db_url), "PO-1001")
     assert report.allocated == 6 and report.po_status == "received"

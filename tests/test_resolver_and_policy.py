@@ -50,12 +50,19 @@ def test_policy_file_edits_apply_and_a_broken_edit_keeps_the_last_good_version(t
 def test_restock_hold_time_comes_from_the_policy_file(tmp_path, monkeypatch):
     import datetime as dt
 
-    from catalog.services.alerts import hold_time
+    from catalog.policy import restock_hold, shared_store
 
+    assert restock_hold(PolicyStore(ROOT / "policies.yml")) == dt.timedelta(hours=4)
     path = tmp_path / "p.yml"
     path.write_text("restock_hold_hours: 1.5\ntopics:\n  delays:\n    title: D\n    keywords: [late]\n    answer: x\n")
+    assert restock_hold(PolicyStore(path)) == dt.timedelta(hours=1.5)
+    # The process's own reader follows POLICY_FILE once it is read afresh.
     monkeypatch.setenv("POLICY_FILE", str(path))
-    assert hold_time() == dt.timedelta(hours=1.5)
+    shared_store.cache_clear()
+    try:
+        assert restock_hold() == dt.timedelta(hours=1.5)
+    finally:
+        shared_store.cache_clear()  # the next reader is made after POLICY_FILE is restored
 
 
 def test_a_full_product_name_wins_even_when_the_nlu_span_is_cut_short(seeded_sqlite):

@@ -7,6 +7,7 @@ import sys
 from sqlalchemy import func, select
 
 from catalog.db.orm import ChannelIdentity, Customer, Order, OrderLine, Product, PurchaseOrderLine, Variant
+from catalog.domain.statuses import OrderLineStatus
 from catalog.domain.stock import Outlook, outlook_for
 from catalog.services.seeding import seed_demo_store
 from tests.conftest import ROOT, TODAY
@@ -25,7 +26,7 @@ def test_seed_fills_a_realistic_store_and_is_idempotent(uow_factory):
         categories = uow.session.execute(select(func.count(func.distinct(Product.category)))).scalar()
         outlooks = [outlook_for(v, TODAY, 5).outlook for p in uow.catalog.products() for v in uow.catalog.variant_stock(p.id)]
         waiting = uow.session.execute(select(func.count()).select_from(OrderLine)
-                                      .where(OrderLine.status == "waiting_stock")).scalar()
+                                      .where(OrderLine.status == OrderLineStatus.WAITING_STOCK)).scalar()
     assert first["Variant"] >= 1000 and categories >= 15 and first["Order"] >= 100 and first["Customer"] >= 40
     out = [o for o in outlooks if o not in (Outlook.IN_STOCK, Outlook.LOW_STOCK)]
     assert 0.07 <= len(out) / len(outlooks) <= 0.14

@@ -15,30 +15,35 @@ from catalog.db.orm import Product, SubstituteFeedback, Variant
 from catalog.domain.substitutes import (
     Candidate,
     Original,
+    Reason,
     VariantOption,
     head_noun_phrase,
     kind_of,
     rank,
-    reason_text,
+    reason_for,
 )
 from catalog.search.embedder import DIMENSION
+from catalog.search.semantic_index import FORMAT
 from catalog.services.substitutes import (
     UnknownSku,
     build_index,
     feedback_summary,
     find_substitutes,
+    kind_payload,
     load_index,
     record_feedback,
     substitutes_index_path,
 )
 from catalog.uow import UnitOfWork
+from catalog.wording.substitutes import reason_text
+from tests.conftest import TODAY
 from tests.servers import copy_sqlite
 
 
 # --------------------------------------------------------------------------- pure rules
 
-def _v(sku="X-1", color="black", size=None, price="100", available=10, preorder=0):
-    return VariantOption(sku, color, size, Decimal(price), "USD", available, preorder)
+def _v(sku="X-1", color="black", size=None, price="100", available=10, preorder=0, eta=None):
+    return VariantOption(sku, color, size, Decimal(price), "USD", available, preorder, eta)
 
 
 def _orig(title="Daybreak Drip Coffee Maker", brand="Kettleby", category="Kitchen > Coffee Machines",
@@ -119,10 +124,15 @@ def test_price_distance_lowers_the_score_and_same_item_comes_first():
 
 def test_reason_mentions_brand_colour_price_and_stock():
     o = _orig(colors=("blue",), price="100")
-    text_ = reason_text(o, "Kettleby", _v(color="black", price="88", available=40))
-    assert text_ == "same brand, black instead of blue, 12% cheaper, 40 in stock"
-    assert "pre-order" in reason_text(o, "Other", _v(color="blue", available=0, preorder=4))
-    assert reason_text(o, "Other", _v(color="blue", price="110")).startswith("by Other, 10% more")
+    reason = reason_for(o, "Kettleby", _v(color="black", price="88", available=40))
+    assert reason == Reason(available=40, same_brand=True, color="black", instead_of=("blue",), price_change=-12.0)
+    assert reason_text(reason, TODAY) == "same brand, black instead of blue, 12% cheaper, 40 in stock"
+    undated = reason_for(o, "Other", _v(color="blue", available=0, preorder=4))
+    assert reason_text(undated, TODAY) == "by Other, same price, pre-order, date not confirmed yet"
+    due = TODAY + dt.timedelta(days=9)
+    dated = reason_for(o, "Other", _v(color="blue", available=0, preorder=4, eta=due))
+    assert dated.eta == due and reason_text(dated, TODAY).endswith(f"pre-order, due around {due.day} {due:%b}")
+    assert reason_text(reason_for(o, "Other", _v(color="blue", price="110")), TODAY).startswith("by Other, 10% more")
 
 
 # --------------------------------------------------------------------------- the demo store
@@ -166,10 +176,12 @@ def test_only_available_items_with_reasons(subs_db):
         answered += bool(found)
         for s in found:
             assert s.available > 0 or s.preorder
-            assert s.reason and ("in stock" in s.reason or "pre-order" in s.reason or "available" in s.reason)
+            assert isinstance(s.reason, Reason) and s.reason.same_item == s.same_item
+            words = reason_text(s.reason, TODAY)
+            assert "in stock" in words or "pre-order" in words or "available" in words
             if not s.same_item:
-                assert ("same brand" in s.reason or "by " in s.reason)
-                assert "cheaper" in s.reason or "more" in s.reason or "same price" in s.reason
+                assert ("same brand" in words or "by " in words)
+                assert "cheaper" in words or "more" in words or "same price" in words
     assert answered >= 10
 
 
@@ -251,8 +263,17 @@ class CountingEmbedder:
         return out
 
 
+def _copy_without_substitutes_index(seeded_sqlite, target) -> str:
+    """A copy of the demo store whose substitutes index is still to be built."""
+    url = copy_sqlite(seeded_sqlite, target)
+    path = substitutes_index_path(url)
+    for file in (path, path.with_suffix(path.suffix + ".json")):
+        file.unlink(missing_ok=True)
+    return url
+
+
 def test_index_is_incremental(seeded_sqlite, tmp_path):
-    url = copy_sqlite(seeded_sqlite, tmp_path / "catalog.db")
+    url = _copy_without_substitutes_index(seeded_sqlite, tmp_path / "catalog.db")
     emb = CountingEmbedder()
     first = build_index(UnitOfWork(url), emb)
     assert first.embedded == first.total == len(_products(url)) and substitutes_index_path(url).exists()
@@ -306,16 +327,37 @@ def test_update_reads_only_what_changed_since_the_last_run_and_full_reads_all(se
     assert build_index(UnitOfWork(url), emb, full=True).embedded == 1
 
 
-def test_an_index_saved_without_kinds_gets_them_without_re_embedding(seeded_sqlite, tmp_path):
-    url = copy_sqlite(seeded_sqlite, tmp_path / "catalog.db")
+OLD_META_FORMATS = {
+    "format 1": lambda ids, hashes, payload: {str(i): h for i, h in zip(ids, hashes)},
+    "format 2": lambda ids, hashes, payload: {"format": 2, "hashes": {str(i): h for i, h in zip(ids, hashes)},
+                                              "payload": {str(i): p for i, p in zip(ids, payload)},
+                                              "watermark": None},
+    "a later format": lambda ids, hashes, payload: {"format": FORMAT + 1, "ids": ids, "hashes": hashes,
+                                                    "payload": payload, "watermark": None},
+}
+
+
+@pytest.mark.parametrize("old", OLD_META_FORMATS)
+def test_an_index_of_an_unknown_format_is_rebuilt(seeded_sqlite, tmp_path, old):
+    url = _copy_without_substitutes_index(seeded_sqlite, tmp_path / "first.db")
     emb = CountingEmbedder()
     first = build_index(UnitOfWork(url), emb)
-    meta = substitutes_index_path(url).with_suffix(".faiss.json")
+    # The same catalog and index files beside another database, not yet loaded by this
+    # process, whose meta file is in a format the reader does not know.
+    other = copy_sqlite(url, tmp_path / "other.db")
+    meta = substitutes_index_path(other).with_suffix(".faiss.json")
     data = json.loads(meta.read_text())
-    meta.write_text(json.dumps({str(i): h for i, h in zip(data["ids"], data["hashes"])}))  # before kinds were kept
-    assert not load_index(url).vectors.payload
-    assert build_index(UnitOfWork(url), emb).embedded == 0
-    assert len(load_index(url).vectors.payload) == first.total
+    assert data["format"] == FORMAT and substitutes_index_path(other).exists()
+    meta.write_text(json.dumps(OLD_META_FORMATS[old](data["ids"], data["hashes"], data["payload"])))
+    stale = load_index(other)
+    assert len(stale) == 0 and not stale.vectors.payload  # not trusted
+    emb.calls = 0
+    report = build_index(UnitOfWork(other), emb)
+    assert report.embedded == report.total == first.total and emb.calls == first.total  # every product again
+    assert json.loads(meta.read_text())["format"] == FORMAT
+    index = load_index(other)
+    assert len(index) == first.total and len(index.vectors.payload) == first.total
+    assert all(index.vectors.payload[p.id] == kind_payload(p) for p in _products(other))
 
 
 def test_a_process_serving_queries_reloads_the_index_another_process_rebuilt(seeded_sqlite, tmp_path):

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -22,22 +21,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from bot.rasa_api import RasaError
 from bot.web.delivery import WebDelivery
 from bot.web.messages import bot_events_as_messages, socket_messages
-from bot.web.relay import RelayError, send_to_web_conversation
 from bot.web.settings import WebSettings
-from catalog.db.orm import OutboxMessage, utcnow
+from catalog.clock import utcnow
+from catalog.db.orm import OutboxMessage
+from catalog.domain.statuses import MessageKind
 from catalog.services.outbox import enqueue_many, enqueue_values
 from catalog.uow import UnitOfWork
-from tests.servers import ROOT, copy_sqlite, free_port, running
+from catalog.wording.notices import notice_text
+from tests.servers import ROOT, free_port, wait_until
 
 
-@pytest.fixture(scope="module")
-def servers(seeded_sqlite, tmp_path_factory):
-    db = tmp_path_factory.mktemp("web-delivery") / "catalog.db"
-    copy_sqlite(seeded_sqlite, db)
-    with running(f"sqlite:///{db}", tmp_path_factory.mktemp("web-delivery-logs") / "servers.log") as s:
-        yield s
+@pytest.fixture
+def servers(stack):
+    return stack
 
 
 def settings_for(servers, **changes) -> WebSettings:
@@ -47,14 +46,17 @@ def settings_for(servers, **changes) -> WebSettings:
 
 
 def queue(url: str, sessions: list[str], total: int, start: int = 0) -> dict[str, list[str]]:
-    """`total` alerts spread over `sessions`; returns each session's bodies in queue order."""
+    """`total` alerts spread over `sessions`; returns each session's texts in queue order (as
+    the sender words them: catalog.wording.notices)."""
     now = utcnow()
     rows, bodies = [], {s: [] for s in sessions}
     for n in range(start, start + total):
         session = sessions[n % len(sessions)]
-        body = f"Back in stock (#{n}): Trail Runner <42>, $89.99 & more"
-        rows.append(enqueue_values(None, "socketio", session, "restock_alert", body, {"sku": "TR-1"}, f"w:{n}", now))
-        bodies[session].append(body)
+        payload = {"sku": "TR-1", "product": f"Trail Runner <42> & more #{n}", "color": None, "size": "42",
+                   "held_until": "2030-01-02T15:30", "subscription_id": n}
+        rows.append(enqueue_values(None, "socketio", session, MessageKind.RESTOCK_ALERT, payload, f"w:{n}", now))
+        bodies[session].append(f"Good news: Trail Runner <42> & more #{n} (size 42) is back in stock. "
+                               "One is held for you until 15:30 UTC on 2 Jan.")
     with UnitOfWork(url) as uow:
         enqueue_many(uow.session, rows)
         uow.commit()
@@ -87,16 +89,6 @@ def start_sender(url: str, servers, log: Path) -> subprocess.Popen:
                PYTHONPATH=str(ROOT))
     return subprocess.Popen([sys.executable, "-m", "bot.web.dispatch", "--batch", "40"], cwd=ROOT, env=env,
                             stdout=log.open("a"), stderr=subprocess.STDOUT)
-
-
-def wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --------------------------------------------------------------------------- the wire format
@@ -132,13 +124,13 @@ def test_queued_messages_reach_each_conversation_once_in_order_through_a_restart
     log = tmp_path / "dispatch.log"
     proc = start_sender(sqlite_url, servers, log)
     try:
-        wait(lambda: pending(sqlite_url) <= 260, 120, "40 deliveries")
+        wait_until(lambda: pending(sqlite_url) <= 260, 120, "40 deliveries")
         proc.send_signal(signal.SIGTERM)  # a restart in the middle
         assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
         assert 0 < pending(sqlite_url) < 300
         assert all(m.claimed_by is None for m in outbox(sqlite_url) if m.status == "pending")  # claims given back
         proc = start_sender(sqlite_url, servers, log)
-        wait(lambda: pending(sqlite_url) == 0, 180, "every delivery")
+        wait_until(lambda: pending(sqlite_url) == 0, 180, "every delivery")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -170,7 +162,7 @@ def test_rasa_unreachable_or_refusing_keeps_messages_waiting_in_order(servers, s
     # Rasa down: each conversation's first message is retried, then waits; the rest wait behind it.
     stats = deliver(settings_for(servers, rasa_url=f"http://127.0.0.1:{free_port()}"))
     assert (stats.claimed, stats.sent, stats.deferred, stats.given_up) == (7, 0, 6, 1)
-    rows = {r.body: r for r in outbox(sqlite_url)}
+    rows = {notice_text(r.kind, r.payload, r.body): r for r in outbox(sqlite_url)}
     bad = next(r for r in rows.values() if r.recipient.startswith("not a"))
     assert bad.status == "failed" and "not a web session id" in bad.last_error  # never deliverable: given up
     for session in (good, other):
@@ -202,11 +194,11 @@ def test_rasa_unreachable_or_refusing_keeps_messages_waiting_in_order(servers, s
 def test_a_staff_reply_is_recorded_in_the_conversation(servers):
     session = uuid.uuid4().hex
     servers.say(session, "hello")  # an existing conversation (REST here; the widget's are socket.io)
-    asyncio.run(send_to_web_conversation(settings_for(servers), session, "Sam here: it ships Monday.",
-                                         {"kind": "staff_reply", "author": "Sam"}))
+    asyncio.run(settings_for(servers).rasa_api().send_to_widget(session, "Sam here: it ships Monday.",
+                                                                {"kind": "staff_reply", "author": "Sam"}))
     last = recorded(servers, session)[-1]
     assert last["text"] == "Sam here: it ships Monday."
     assert {k: last["metadata"].get(k) for k in ("kind", "author")} == {"kind": "staff_reply", "author": "Sam"}
-    with pytest.raises(RelayError) as refused:
-        asyncio.run(send_to_web_conversation(settings_for(servers, rasa_token="wrong"), session, "x", {}))
+    with pytest.raises(RasaError) as refused:
+        asyncio.run(settings_for(servers, rasa_token="wrong").rasa_api().send_to_widget(session, "x", {}))
     assert refused.value.status == 401 and refused.value.transient

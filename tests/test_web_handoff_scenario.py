@@ -9,15 +9,15 @@ import re
 
 from playwright.sync_api import expect
 
-from actions.substitutes import button_title
+from catalog.wording.substitutes import button_title
+from tests.conftest import ARTIFACTS
+from tests.demo import in_stock_suggestion, out_of_stock_incoming
 from tests.test_console import browser_sign_in, tracker
-from tests.test_console import live  # noqa: F401 - the servers, with a staff account "alice"
-from tests.test_web_widget import ARTIFACTS, Page, in_stock_suggestion, out_of_stock_incoming
-from tests.test_web_widget import browser  # noqa: F401 - the shared Chromium fixture
+from tests.test_web_widget import Page
 
 
-def test_shopper_substitute_then_a_person_staff_take_over_reply_and_hand_back(browser, live):  # noqa: F811
-    servers = live
+def test_shopper_substitute_then_a_person_staff_take_over_reply_and_hand_back(browser, stack):
+    servers = stack
     shopper = Page(browser, servers, viewport={"width": 1280, "height": 800})
     staff_context = browser.new_context(viewport={"width": 1360, "height": 900})
     staff = staff_context.new_page()
@@ -72,8 +72,10 @@ def test_shopper_substitute_then_a_person_staff_take_over_reply_and_hand_back(br
         # While staff have it, the bot does not answer.
         before = shopper.bot_messages().count()
         shopper.say("great, thanks Alice")
-        expect(transcript).to_contain_text("great, thanks Alice")  # arrives live in the console
-        shopper.page.wait_for_timeout(1500)
+        expect(transcript).to_contain_text("great, thanks Alice")  # Rasa has recorded (and handled) it
+        events = tracker(servers, session)["events"]
+        said = max(i for i, e in enumerate(events) if e["event"] == "user" and e.get("text") == "great, thanks Alice")
+        assert not [e for e in events[said:] if e["event"] == "bot"]  # nothing was said back
         assert shopper.bot_messages().count() == before
         shopper.page.screenshot(path=str(ARTIFACTS / "story-widget.png"))
 

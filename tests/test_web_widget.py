@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import datetime as dt
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,50 +24,24 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from actions.replies import day
-from actions.substitutes import button_title
+from bot.web.settings import WebSettings
 from catalog.db.orm import OutboxMessage, Product, RestockSubscription, SubstituteFeedback
-from catalog.domain.stock import Outlook, outlook_for
-from catalog.services.substitutes import find_substitutes
 from catalog.uow import UnitOfWork
-from tests.servers import ROOT, copy_sqlite, running
+from catalog.wording.format import day
+from catalog.wording.substitutes import button_title
+from tests.conftest import ARTIFACTS, TODAY
+from tests.demo import in_stock_suggestion, out_of_stock_incoming, restock
+from tests.servers import ROOT, wait_until
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect, sync_playwright = playwright_api.expect, playwright_api.sync_playwright
+from playwright.sync_api import expect
 
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 ANSWER = 90_000  # ms: the first answers of a fresh server load models and build the substitutes index
 PHONE = {"width": 390, "height": 844}
 
 
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="module")
-def servers(seeded_sqlite, tmp_path_factory):
-    db = tmp_path_factory.mktemp("web") / "catalog.db"
-    copy_sqlite(seeded_sqlite, db)
-    with running(f"sqlite:///{db}", tmp_path_factory.mktemp("web-logs") / "servers.log") as s:
-        s.database_url = f"sqlite:///{db}"
-        yield s
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    if path is None:
-        pytest.fail("no Chromium found: `make test` installs Debian's chromium (or set CHROMIUM_PATH)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+@pytest.fixture
+def servers(stack):
+    return stack
 
 
 class Page:
@@ -148,47 +120,6 @@ def tab(browser, servers):
         p.close()
 
 
-def out_of_stock_incoming(url: str, exclude: set[str] = frozenset()):
-    """A one-variant product out of stock, with a delivery on order (not late) and an
-    in-stock substitute to offer: (title, stock, outlook)."""
-    today = dt.date.today()
-    with UnitOfWork(url) as uow:
-        rows = uow.session.execute(select(Product.id, Product.title).order_by(Product.id)).all()
-        stocks = {pid: uow.catalog.variant_stock(pid) for pid, _ in rows}
-    for pid, title in rows:
-        if len(stocks[pid]) != 1 or stocks[pid][0].available > 0 or stocks[pid][0].sku in exclude:
-            continue
-        o = outlook_for(stocks[pid][0], today, 5)
-        if o.outlook is not Outlook.INCOMING or o.overdue or o.restock_date is None:
-            continue
-        if in_stock_suggestion(url, stocks[pid][0].sku):
-            return title, stocks[pid][0], o
-    raise AssertionError("no out-of-stock product with a delivery on order and an in-stock substitute")
-
-
-def in_stock_suggestion(url: str, sku: str):
-    """The first suggestion offered for `sku` that is another product on the shelf now
-    (the chat offers the first three of four candidates when a delivery is on order)."""
-    return next((s for s in find_substitutes(UnitOfWork(url), sku, k=4)[:3] if not s.same_item and not s.preorder),
-                None)
-
-
-def restock(servers, sku: str) -> None:
-    """Stock arrives as a merchant's one-row import (as in tests/test_telegram_bridge.py)."""
-    with UnitOfWork(servers.database_url) as uow:
-        p = uow.catalog.products([uow.catalog.product_id_for_sku(sku)])[0]
-        price = next(v.price for v in uow.catalog.sellable_variants([p.id])[p.id] if v.sku == sku)
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["sku", "title", "brand", "description", "category", "price", "on_hand"])
-        writer.writerow([sku, p.title, p.brand or "", p.description, p.category, str(price), "5"])
-    result = subprocess.run([sys.executable, "-m", "catalog", "import", fh.name], cwd=ROOT,
-                            env=dict(os.environ, DATABASE_URL=servers.database_url), capture_output=True, text=True,
-                            timeout=120)
-    os.unlink(fh.name)
-    assert result.returncode == 0, result.stderr
-
-
 # --------------------------------------------------------------------------- the shop's pages
 
 def test_home_page_lists_products_by_page_with_categories_and_search(tab, servers):
@@ -226,7 +157,7 @@ def test_product_page_shows_stock_and_restock_date_and_unknown_sku_is_a_friendly
     assert t.goto(f"/products/{stock.sku}").status == 200
     page = t.page
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
-    restock_day = day(outlook.restock_date, dt.date.today())
+    restock_day = day(outlook.restock_date, TODAY)
     expect(page.locator("#selected-stock")).to_have_text(f"Out of stock — back around {restock_day}")
     expect(page.locator("#selected-price")).to_contain_text(f"{stock.price:,.2f}")
     row = page.locator(f"tr[data-sku='{stock.sku}']")
@@ -288,7 +219,7 @@ def test_widget_conversation_with_card_and_buttons_survives_a_reload(tab, server
     expect(answer).to_contain_text(title)
     expect(t.log.locator(".sc-user").last).to_have_text(f"is {stock.sku} in stock?")
 
-    restock_day = day(outlook.restock_date, dt.date.today())
+    restock_day = day(outlook.restock_date, TODAY)
     card = t.log.get_by_role("article", name=f"Product: {title}")
     expect(card).to_be_visible()
     expect(card.locator(".sc-badge")).to_have_text(f"Out of stock — back around {restock_day}")
@@ -415,7 +346,7 @@ def test_back_in_stock_alert_reaches_the_open_widget(tab, servers):
         assert sub.channel == "socketio"
 
     before = t.bot_messages().count()
-    restock(servers, stock.sku)
+    restock(servers.database_url, stock.sku)
     alert = t.wait_bot(before, "is held for you")  # queued, then sent by bot.web.dispatch through Rasa
     expect(alert).to_contain_text("Back in stock")
     expect(alert).to_contain_text(title)
@@ -425,15 +356,11 @@ def test_back_in_stock_alert_reaches_the_open_widget(tab, servers):
     assert sent == [("sent", "socketio")]
     # Shown once, also after a reload (the history does not add it again).
     t.page.reload()
-    t.wait_connected()
-    t.page.wait_for_timeout(1000)
+    t.wait_connected()  # connected once the history is taken in (widget.js: syncHistory, then ready)
     expect(t.log.locator(".sc-bot").filter(has_text="is held for you")).to_have_count(1)
 
 
 def test_reconnects_after_a_dropped_connection_and_gets_what_it_missed(tab, servers):
-    from bot.web.relay import send_to_web_conversation
-    from bot.web.settings import WebSettings
-
     t = tab()
     t.goto("/")
     t.open_chat()
@@ -452,8 +379,8 @@ def test_reconnects_after_a_dropped_connection_and_gets_what_it_missed(tab, serv
     # Meanwhile: a staff reply is sent to the conversation (as the console does) ...
     settings = WebSettings(rasa_url=servers.rasa_url, rasa_token=servers.rasa_token)
     with ThreadPoolExecutor(1) as pool:  # Playwright's loop owns this thread
-        pool.submit(asyncio.run, send_to_web_conversation(
-            settings, session, "Hi, Sam from support here <b>!</b>\n\nIt ships on Monday.",
+        pool.submit(asyncio.run, settings.rasa_api().send_to_widget(
+            session, "Hi, Sam from support here <b>!</b>\n\nIt ships on Monday.",
             {"kind": "staff_reply", "author": "Sam"})).result()
     # ... and the shopper types a question, which waits.
     before = t.bot_messages().count()
@@ -470,6 +397,9 @@ def test_reconnects_after_a_dropped_connection_and_gets_what_it_missed(tab, serv
     t.wait_bot(before + 1, re.compile("refund", re.I))
     assert t.session_id() == session
     expect(staff).to_have_count(2)
+
+
+IGNORED = "socket.io message for a session this socket has not joined: ignored"
 
 
 def user_texts(servers, conversation: str) -> list[str]:
@@ -491,18 +421,21 @@ def test_a_page_cannot_speak_in_someone_elses_conversation(tab, servers):
     stranger = tab()
     stranger.goto("/")
     stranger.wait_connected()
+    refused = servers.log.read_text().count(IGNORED)
     confirmed = stranger.page.evaluate("""async ({server, victim}) => {
         const s = io(server, {path: "/socket.io", transports: ["websocket"], forceNew: true});
+        window.forger = s;
         const confirmed = await new Promise((resolve) => {
             s.on("session_confirm", resolve);
             s.on("connect", () => s.emit("session_request", {session_id: "424242"}));  // a Telegram chat id
         });
         s.emit("user_uttered", {message: "cancel my order", session_id: victim});  // never joined
         s.emit("user_uttered", {message: "hi, I am chat 424242", session_id: "424242"});
-        await new Promise((resolve) => setTimeout(resolve, 3000));
-        s.close();
         return confirmed;
     }""", {"server": servers.rasa_url, "victim": victim})
+    # Rasa's socket.io guard says so for each message it turns away (bot/rasa_server.py, fix 4).
+    wait_until(lambda: servers.log.read_text().count(IGNORED) >= refused + 2, 30, "both messages to be turned away")
+    stranger.page.evaluate("window.forger.close()")
     assert re.fullmatch(r"[0-9a-f]{32}", confirmed) and confirmed not in (victim, "424242")
     assert user_texts(servers, victim) == ["hello"]
     assert user_texts(servers, "424242") == []

@@ -1,4 +1,5 @@
-"""A tiny shop for the reservation, alert and refund tests, built with the ORM."""
+"""A tiny shop for the reservation, alert and refund tests, built with the ORM. Its delivery
+is due a fortnight after the day the tests run (tests.conftest.TODAY)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,9 +19,11 @@ from catalog.db.orm import (
     SupplierOffer,
     Variant,
 )
+from catalog.domain.statuses import OrderLineStatus, OrderStatus, PurchaseOrderStatus
 from catalog.uow import UnitOfWork
+from tests.conftest import TODAY
 
-ETA = dt.date(2026, 12, 12)
+ETA = TODAY + dt.timedelta(days=15)
 
 
 @dataclass
@@ -52,12 +55,12 @@ def build(url: str, incoming: int = 10, customers: int = 3, on_hand: int = 0, ca
         s.add_all([StockLevel(variant_id=v.id, location_id=1, on_hand=on_hand, reserved=0, safety_stock=0),
                    StockLevel(variant_id=sib.id, location_id=1, on_hand=3, reserved=0, safety_stock=0),
                    SupplierOffer(variant_id=v.id, supplier_id=supplier.id, lead_time_days=14, is_primary=True)])
-        po = PurchaseOrder(reference="PO-1001", supplier_id=supplier.id, status="open")
+        po = PurchaseOrder(reference="PO-1001", supplier_id=supplier.id, status=PurchaseOrderStatus.OPEN)
         s.add(po)
         s.flush()
         if incoming:
             s.add(PurchaseOrderLine(purchase_order_id=po.id, variant_id=v.id, quantity=incoming, quantity_received=0,
-                                    eta=ETA, status="open"))
+                                    eta=ETA, status=PurchaseOrderStatus.OPEN))
         ids = []
         for i in range(customers):
             c = Customer(name=f"C{i}", email=f"c{i}@example.com")
@@ -65,9 +68,12 @@ def build(url: str, incoming: int = 10, customers: int = 3, on_hand: int = 0, ca
             s.flush()
             s.add(ChannelIdentity(customer_id=c.id, channel="telegram", external_id=f"tg{i}"))
             ids.append(c.id)
-        order = Order(number="SO-10001", customer_id=ids[0], email="Ann.Smith@Example.com", status="open", currency="USD")
-        order.lines = [OrderLine(variant_id=sib.id, quantity=1, unit_price=Decimal(line_prices[0]), status="shipped")]
-        order.lines += [OrderLine(variant_id=v.id, quantity=2, unit_price=Decimal(p), status="waiting_stock")
+        order = Order(number="SO-10001", customer_id=ids[0], email="Ann.Smith@Example.com", status=OrderStatus.OPEN,
+                      currency="USD")
+        order.lines = [OrderLine(variant_id=sib.id, quantity=1, unit_price=Decimal(line_prices[0]),
+                                 status=OrderLineStatus.SHIPPED)]
+        order.lines += [OrderLine(variant_id=v.id, quantity=2, unit_price=Decimal(p),
+                                  status=OrderLineStatus.WAITING_STOCK)
                         for p in line_prices[1:]]
         s.add(order)
         uow.commit()
