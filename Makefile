@@ -14,10 +14,11 @@ WEB_DEPS := node_modules/.package-lock.json
 # Browser tests drive Debian's Chromium (Playwright with executable_path).
 CHROMIUM := /usr/bin/chromium
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STARTED  := $(shell date +%s)
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help run serve test setup db model eval bench lock clean
+.PHONY: help run serve test tests-without-model setup db model eval bench lock clean
 
 help:
 	@echo "make run    set up what is missing, start the assistant and chat in the terminal"
@@ -70,10 +71,18 @@ serve: setup
 	scripts/serve.sh
 
 # --- checks -----------------------------------------------------------------------
-test: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
-	$(RASA) data validate --max-history 5
+# The tests that need no trained model run while the model trains (training keeps about
+# one and a half of the two cores busy); then the dialogue tests and the tests against the
+# real servers (pytest marker `servers`).
+test: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(MODEL) tests-without-model
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider -m servers --durations=15
+	@echo "make test passed in $$(( $$(date +%s) - $(STARTED) )) s (set-up included)"
+
+tests-without-model: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)
+	$(RASA) data validate --max-history 5
+	$(PY) -m pytest tests -q -p no:cacheprovider -m "not servers" --durations=15
 
 eval: $(RASA_ENV) $(MODEL)
 	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)

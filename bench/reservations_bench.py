@@ -18,11 +18,13 @@ from sqlalchemy import create_engine, insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog.db.migrate import upgrade  # noqa: E402
+from catalog.clock import utcnow  # noqa: E402
 from catalog.db.orm import (  # noqa: E402
-    Customer, Product, PurchaseOrder, PurchaseOrderLine, RestockSubscription, StockLevel, Supplier, Variant, utcnow,
+    Customer, Product, PurchaseOrder, PurchaseOrderLine, RestockSubscription, StockLevel, Supplier, Variant,
 )
+from catalog.domain.statuses import PurchaseOrderStatus, ReservationKind, SubscriptionStatus  # noqa: E402
 from catalog.services.purchasing import receive_purchase_order  # noqa: E402
-from catalog.services.reservations import Kind, Outcome, reserve  # noqa: E402
+from catalog.services.reservations import Outcome, reserve  # noqa: E402
 from catalog.uow import UnitOfWork  # noqa: E402
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -46,7 +48,7 @@ def setup(url: str, variants: int, incoming: int, customers: int) -> tuple[list[
         product = Product(group_key="bench", title="Bench Shoe", category="Shoes", description="")
         s.add_all([supplier, product])
         s.flush()
-        po = PurchaseOrder(reference="PO-BENCH", supplier_id=supplier.id, status="open")
+        po = PurchaseOrder(reference="PO-BENCH", supplier_id=supplier.id, status=PurchaseOrderStatus.OPEN)
         s.add(po)
         s.flush()
         skus = [f"B-{i:03d}" for i in range(variants)]
@@ -56,7 +58,7 @@ def setup(url: str, variants: int, incoming: int, customers: int) -> tuple[list[
         s.execute(insert(StockLevel), [dict(variant_id=v, location_id=1, on_hand=0, reserved=0, safety_stock=0) for v in vids])
         s.execute(insert(PurchaseOrderLine), [dict(purchase_order_id=po.id, variant_id=v, quantity=incoming,
                                                    quantity_received=0, eta=dt.date.today() + dt.timedelta(days=9),
-                                                   status="open") for v in vids])
+                                                   status=PurchaseOrderStatus.OPEN) for v in vids])
         cids = list(s.execute(insert(Customer).returning(Customer.id),
                               [dict(name=f"c{i}", created_at=utcnow()) for i in range(customers)]).scalars())
         uow.commit()
@@ -64,13 +66,15 @@ def setup(url: str, variants: int, incoming: int, customers: int) -> tuple[list[
 
 
 def bench_reservations(clients: int, total: int) -> None:
+    today = dt.date.today()
     url = fresh_postgres()
     variants = 8
     skus, cids = setup(url, variants, incoming=total, customers=total)
     jobs = [(cids[i], skus[i % variants]) for i in range(total)]
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        outcomes = list(pool.map(lambda job: reserve(UnitOfWork(url), job[0], job[1], 1, Kind.PREORDER).outcome, jobs))
+        outcomes = list(pool.map(lambda job: reserve(UnitOfWork(url), job[0], job[1], 1, ReservationKind.PREORDER,
+                                                     today=today).outcome, jobs))
     elapsed = time.perf_counter() - start
     ok = sum(o is Outcome.RESERVED for o in outcomes)
     print(f"  reservations: {ok:,} of {total:,} with {clients} concurrent clients over {variants} variants in "
@@ -80,7 +84,8 @@ def bench_reservations(clients: int, total: int) -> None:
     skus, cids = setup(url, 1, incoming=10, customers=clients * 10)
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        outcomes = list(pool.map(lambda c: reserve(UnitOfWork(url), c, skus[0], 1, Kind.PREORDER).outcome, cids))
+        outcomes = list(pool.map(lambda c: reserve(UnitOfWork(url), c, skus[0], 1, ReservationKind.PREORDER,
+                                                   today=today).outcome, cids))
     elapsed = time.perf_counter() - start
     print(f"  contended: {len(cids)} requests for 10 units on one variant -> "
           f"{sum(o is Outcome.RESERVED for o in outcomes)} reserved, in {elapsed:.2f} s "
@@ -95,7 +100,8 @@ def bench_alerts(n: int) -> None:
         cids = list(uow.session.execute(insert(Customer).returning(Customer.id),
                                         [dict(name=f"s{i}", created_at=utcnow()) for i in range(n)]).scalars())
         uow.session.execute(insert(RestockSubscription), [
-            dict(customer_id=c, product_id=pid, variant_id=vid, channel="telegram", recipient=f"tg{c}", status="active",
+            dict(customer_id=c, product_id=pid, variant_id=vid, channel="telegram", recipient=f"tg{c}",
+                 status=SubscriptionStatus.ACTIVE,
                  created_at=utcnow()) for c in cids])
         uow.commit()
     start = time.perf_counter()

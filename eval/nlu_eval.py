@@ -70,8 +70,6 @@ class Parser:
     def parse_batch(self, texts):
         from rasa.core.channels.channel import UserMessage
         from rasa.shared.core.trackers import DialogueStateTracker
-        from rasa.engine.runner.interface import ExecutionContext  # noqa: F401
-        from rasa.shared.constants import DEFAULT_SENDER_ID  # noqa: F401
         from rasa.core.processor import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 
         tracker = DialogueStateTracker.from_events("nlu-eval", [])

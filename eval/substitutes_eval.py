@@ -47,6 +47,7 @@ from catalog.services.importing import import_raw_rows  # noqa: E402
 from catalog.services.seeding import seed_demo_store  # noqa: E402
 from catalog.services.substitutes import build_index, find_substitutes, load_index  # noqa: E402
 from catalog.uow import UnitOfWork  # noqa: E402
+from catalog.wording.substitutes import reason_text  # noqa: E402
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -116,7 +117,7 @@ def evaluate(url: str, label: dict[str, tuple[str, str]], k: int = 3) -> dict:
         for s, ok in zip(found, hits):
             if not ok:
                 errors.append({"query": sku, "query_group": label[sku], "suggested": s.sku, "title": s.title,
-                               "group": label[s.sku], "reason": s.reason})
+                               "group": label[s.sku], "reason": reason_text(s.reason, dt.date.today())})
     latencies.sort()
     return {
         "queries": len(queries), "answered": answered,
