@@ -16,9 +16,13 @@ CHROMIUM := /usr/bin/chromium
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STARTED  := $(shell date +%s)
 export RASA_TELEMETRY_ENABLED := false
+# Rasa's training cache, outside the checkout: a fresh clone whose training data, domain and
+# config were trained before on this machine reuses the trained components (Rasa
+# fingerprints every input) instead of spending minutes on the same model again.
+export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/stockout-assistant/rasa
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help run serve test tests-without-model setup db model eval bench lock clean
+.PHONY: help run serve test tests-without-model dialogue-tests server-tests setup db model eval bench lock clean
 
 help:
 	@echo "make run    set up what is missing, start the assistant and chat in the terminal"
@@ -71,18 +75,25 @@ serve: setup
 	scripts/serve.sh
 
 # --- checks -----------------------------------------------------------------------
-# The tests that need no trained model run while the model trains (training keeps about
-# one and a half of the two cores busy); then the dialogue tests and the tests against the
-# real servers (pytest marker `servers`).
-test: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)
+# Two at a time on the two cores: the environments are built side by side; the tests that
+# need no trained model run while it trains (training keeps about one and a half cores
+# busy); then the dialogue tests beside the tests against the real servers (pytest marker
+# `servers`). Each part's output is printed whole when it ends.
+test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(MODEL) tests-without-model
-	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
-	$(PY) -m pytest tests -q -p no:cacheprovider -m servers --durations=15
+	$(MAKE) --no-print-directory -j2 --output-sync=target dialogue-tests server-tests
 	@echo "make test passed in $$(( $$(date +%s) - $(STARTED) )) s (set-up included)"
 
 tests-without-model: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)
 	$(RASA) data validate --max-history 5
-	$(PY) -m pytest tests -q -p no:cacheprovider -m "not servers" --durations=15
+	$(PY) -m pytest tests -q -p no:cacheprovider -m "not servers and not rasa_alone" --durations=15
+
+dialogue-tests: $(APP_ENV) $(RASA_ENV) $(MODEL)
+	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
+	$(PY) -m pytest tests -q -p no:cacheprovider -m rasa_alone
+
+server-tests: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
+	$(PY) -m pytest tests -q -p no:cacheprovider -m servers --durations=15
 
 eval: $(RASA_ENV) $(MODEL)
 	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)

@@ -30,8 +30,9 @@ from urllib.parse import quote
 import httpx
 
 from bot.web.messages import is_widget_session
+from catalog.domain.statuses import Channel
 
-WEB_CHANNEL = "socketio"
+WEB_CHANNEL = Channel.WEB  # Rasa's socket.io channel: the website's widget
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 

@@ -34,6 +34,8 @@ STAFF, STAFF_PASSWORD = "alice", "a long staff passphrase 42"  # the console's a
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "servers: needs the trained model and the real servers (make test runs "
                                        "these after training; the others run while the model trains)")
+    config.addinivalue_line("markers", "rasa_alone: needs the trained model and Rasa without the other servers "
+                                       "(make test runs these beside the servers' tests)")
 
 
 def pytest_collection_modifyitems(config, items) -> None:

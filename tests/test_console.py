@@ -9,11 +9,9 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -53,6 +51,7 @@ from catalog.uow import UnitOfWork
 from tests.conftest import ARTIFACTS, ROOT, STAFF_PASSWORD as PASSWORD, TODAY
 from tests.demo import texts
 from tests.servers import free_port
+from tests.race import at_once
 from tests.world import ETA, build
 
 OTHER_PASSWORD = "another staff passphrase 7"
@@ -329,15 +328,8 @@ def test_refund_approval_pays_once_when_clicked_twice_by_two_staff_at_once(conso
     page = alice.get("/console/refunds")
     assert "300.00 USD" in page.text and "SO-10001" in page.text
     clicks = [alice, bob] * 5
-    barrier = threading.Barrier(len(clicks))
-
-    def click(client):
-        barrier.wait()
-        return client.post(f"/console/refunds/{ticket_id}/decide",
-                           data={"csrf_token": tokens[id(client)], "decision": "approve"}, follow_redirects=False)
-
-    with ThreadPoolExecutor(len(clicks)) as pool:
-        answers = list(pool.map(click, clicks))
+    answers = at_once(lambda client: client.post(f"/console/refunds/{ticket_id}/decide", data={
+        "csrf_token": tokens[id(client)], "decision": "approve"}, follow_redirects=False), clicks)
     assert all(a.status_code == 303 for a in answers)
     assert sum("done=approved" in a.headers["location"] for a in answers) == 1
     assert sum("done=already_decided" in a.headers["location"] for a in answers) == len(clicks) - 1

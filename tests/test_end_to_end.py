@@ -72,7 +72,7 @@ def test_bad_input_always_gets_a_reply(servers, message):
     assert texts(follow_up).startswith("Hi!")
 
 
-@pytest.mark.servers
+@pytest.mark.rasa_alone
 def test_action_server_down_gets_an_apology(tmp_path):
     dead = f"http://127.0.0.1:{free_port()}/webhook"
     with rasa_only(dead, tmp_path / "rasa.log") as rasa:

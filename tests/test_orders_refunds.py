@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -23,6 +21,7 @@ from catalog.uow import UnitOfWork
 from catalog.wording.orders import describe
 from catalog.wording.refunds import REFUND_TIME, decision_text, settlement_text
 from tests.conftest import TODAY
+from tests.race import at_once
 from tests.world import ETA, build
 
 SETTINGS = MoneySettings(Decimal("10"), Decimal("200"))
@@ -105,14 +104,8 @@ def test_cancel_out_of_stock_lines_then_refund_or_credit_pays_once(db_url):
 def test_twenty_identical_refund_requests_pay_once(db_url):
     world = build(db_url)
     orders.cancel_order(UnitOfWork(db_url), proof(world))
-    barrier = threading.Barrier(20)
-
-    def click(_):
-        barrier.wait()
-        return refunds.settle_cancelled_lines(UnitOfWork(db_url), proof(world), Method.REFUND, "double-click", settings=SETTINGS)
-
-    with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(click, range(20)))
+    results = at_once(lambda _: refunds.settle_cancelled_lines(
+        UnitOfWork(db_url), proof(world), Method.REFUND, "double-click", settings=SETTINGS), range(20))
     assert {r.amount for r in results} == {Decimal("91.00")} and sum(not r.replayed for r in results) == 1
     assert {settlement_text(r) for r in results} == {
         f"A refund of 91.00 USD is on its way to your original payment method. {REFUND_TIME}"}
@@ -122,15 +115,8 @@ def test_twenty_identical_refund_requests_pay_once(db_url):
 def test_twenty_different_keys_never_refund_more_than_paid(db_url):
     world = build(db_url)
     orders.cancel_order(UnitOfWork(db_url), proof(world))
-    barrier = threading.Barrier(20)
-
-    def click(i):
-        barrier.wait()
-        return refunds.settle_cancelled_lines(UnitOfWork(db_url), proof(world, conversation=f"c{i}"), Method.REFUND,
-                                              f"key-{i}", settings=SETTINGS)
-
-    with ThreadPoolExecutor(20) as pool:
-        results = list(pool.map(click, range(20)))
+    results = at_once(lambda i: refunds.settle_cancelled_lines(
+        UnitOfWork(db_url), proof(world, conversation=f"c{i}"), Method.REFUND, f"key-{i}", settings=SETTINGS), range(20))
     assert sum(r.settlement is Settlement.PAID for r in results) == 1
     assert sum(amount for _, amount, _ in _ledger(db_url)) == Decimal("91.00")  # the shipped line is not refunded
 

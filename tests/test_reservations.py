@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +15,7 @@ from catalog.services.reservations import Outcome
 from catalog.uow import UnitOfWork
 from catalog.wording.preorders import SLIP_POLICY, confirmation, place, result_text
 from tests.conftest import TODAY
+from tests.race import at_once
 from tests.world import ETA, build, more_customers
 
 
@@ -29,14 +28,8 @@ def _reserved_units(url: str) -> int:
 def test_fifty_customers_racing_for_ten_incoming_units_reserve_exactly_ten(db_url):
     world = build(db_url, incoming=10, customers=1)
     customers = more_customers(db_url, 50)
-    barrier = threading.Barrier(50)
-
-    def attempt(cid: int):
-        barrier.wait()
-        return res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, ReservationKind.PREORDER, today=TODAY)
-
-    with ThreadPoolExecutor(50) as pool:
-        results = list(pool.map(attempt, customers))
+    results = at_once(lambda cid: res.reserve(UnitOfWork(db_url), cid, "RTR-42", 1, ReservationKind.PREORDER,
+                                              today=TODAY), customers)
     won = [r for r in results if r.outcome is Outcome.RESERVED]
     lost = [r for r in results if r.outcome is not Outcome.RESERVED]
     assert len(won) == 10 and _reserved_units(db_url) == 10

@@ -24,7 +24,7 @@ from bot.telegram.settings import BRIDGE_SECRET_HEADER, bridge_secret
 class TelegramBridgeInput(RestInput):
     @classmethod
     def name(cls) -> str:
-        return "telegram"
+        return "telegram"  # catalog.domain.statuses.Channel.TELEGRAM (not importable here: Python 3.10)
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramBridgeInput:

@@ -16,6 +16,7 @@ from bot.outbox_delivery import sender_options
 from bot.telegram.delivery import TelegramDelivery
 from bot.telegram.settings import TelegramSettings
 from catalog.config import database_url
+from catalog.domain.statuses import Channel
 from catalog.uow import UnitOfWork
 
 
@@ -33,7 +34,7 @@ async def serve(settings: TelegramSettings, url: str, worker_id: str, batch: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    batch, worker = sender_options("telegram", "Deliver queued messages to Telegram", 300, argv)
+    batch, worker = sender_options(Channel.TELEGRAM, "Deliver queued messages to Telegram", 300, argv)
     settings = TelegramSettings.from_env()
     if not settings.enabled:
         print("Telegram is off (no TELEGRAM_BOT_TOKEN): nothing to deliver", file=sys.stderr)

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from catalog.db.orm import ChannelIdentity, Customer, Order, OrderLine, Supplier, SupplierOffer, Variant
 from catalog.demo_data import DemoStore, build_demo_store
+from catalog.domain.statuses import Channel
 from catalog.importing.reader import RawRow
 from catalog.services.importing import import_raw_rows
 from catalog.uow import UnitOfWork
@@ -79,8 +80,8 @@ def _customers(uow: UnitOfWork, store: DemoStore) -> dict[str, int]:
             s.flush()
         ids[spec.email] = customer.id
         if spec.telegram_id and s.execute(select(ChannelIdentity.id).where(
-                ChannelIdentity.channel == "telegram", ChannelIdentity.external_id == spec.telegram_id)).first() is None:
-            s.add(ChannelIdentity(customer_id=customer.id, channel="telegram", external_id=spec.telegram_id))
+                ChannelIdentity.channel == Channel.TELEGRAM, ChannelIdentity.external_id == spec.telegram_id)).first() is None:
+            s.add(ChannelIdentity(customer_id=customer.id, channel=Channel.TELEGRAM, external_id=spec.telegram_id))
     s.flush()
     return ids
 
