@@ -14,7 +14,10 @@ WEB_DEPS := node_modules/.package-lock.json
 # Browser tests drive Debian's Chromium (Playwright with executable_path).
 CHROMIUM := /usr/bin/chromium
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ifndef STARTED
 STARTED  := $(shell date +%s)
+endif
+export STARTED
 export RASA_TELEMETRY_ENABLED := false
 # Rasa's training cache, outside the checkout: a fresh clone whose training data, domain and
 # config were trained before on this machine reuses the trained components (Rasa
@@ -79,9 +82,12 @@ serve: setup
 # need no trained model run while it trains (training keeps about one and a half cores
 # busy); then the dialogue tests beside the tests against the real servers (pytest marker
 # `servers`). Each part's output is printed whole when it ends.
+# The two pytest runs share the seeded demo store (tests/conftest.py, TEST_SEEDED_DIR).
+test: export TEST_SEEDED_DIR := $(CURDIR)/results/seeded-$(STARTED)
 test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(MODEL) tests-without-model
 	$(MAKE) --no-print-directory -j2 --output-sync=target dialogue-tests server-tests
+	@rm -rf "$$TEST_SEEDED_DIR"
 	@echo "make test passed in $$(( $$(date +%s) - $(STARTED) )) s (set-up included)"
 
 tests-without-model: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)

@@ -74,7 +74,6 @@ class ValidateOrderForm(FormValidationAction):
         number = order_number(str(value))
         if not number:
             dispatcher.utter_message(text=says.NOT_AN_ORDER_NUMBER)
-            return {"order_id": None}
         return {"order_id": number}
 
     async def extract_email(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -86,8 +85,7 @@ class ValidateOrderForm(FormValidationAction):
         email = email_in(str(value))
         if not email:
             dispatcher.utter_message(text=says.NOT_AN_EMAIL)
-            return {"email": None}
-        if not tracker.get_slot("order_id"):
+        if not email or not tracker.get_slot("order_id"):
             return {"email": email}
         candidate = OrderProof(**{**proof(tracker).__dict__, "email": email})
         access = await asyncio.to_thread(check_access, runtime.uow(), candidate)

@@ -88,7 +88,25 @@ def uow_factory(db_url):
 def seeded_sqlite(tmp_path_factory) -> str:
     """The demo store in a SQLite file, seeded once for read-only tests (copy it to change
     it: tests.servers.copy_sqlite), with the product-search and substitutes indexes built
-    beside it, so no copy and no server started on one embeds the catalog again."""
+    beside it, so no copy and no server started on one embeds the catalog again.
+
+    With TEST_SEEDED_DIR set (`make test` sets one for its two pytest runs), the first run
+    keeps a copy there, made before any test used it, and the second starts from it."""
+    from tests.servers import copy_sqlite
+
+    shared = Path(os.environ["TEST_SEEDED_DIR"]) / f"catalog-{TODAY}.db" if os.environ.get("TEST_SEEDED_DIR") else None
+    path = tmp_path_factory.mktemp("seeded") / "catalog.db"
+    if shared is not None and shared.exists():
+        return copy_sqlite(f"sqlite:///{shared}", path)
+    url = f"sqlite:///{path}"
+    _seed(url)
+    if shared is not None:
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        copy_sqlite(url, shared)
+    return url
+
+
+def _seed(url: str) -> None:
     from catalog.config import index_path
     from catalog.search.embedder import shared_embedder
     from catalog.search.resolver import ProductResolver
@@ -96,13 +114,10 @@ def seeded_sqlite(tmp_path_factory) -> str:
     from catalog.services.seeding import seed_demo_store
     from catalog.services.substitutes import build_index
 
-    path = tmp_path_factory.mktemp("seeded") / "catalog.db"
-    url = f"sqlite:///{path}"
     upgrade(url)
     seed_demo_store(UnitOfWork(url), TODAY)
     ProductResolver(lambda: UnitOfWork(url), shared_embedder(), SemanticIndex(index_path(url))).refresh(force=True)
     build_index(UnitOfWork(url))
-    return url
 
 
 @pytest.fixture(scope="session")
