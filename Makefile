@@ -82,8 +82,10 @@ serve: setup
 # need no trained model run while it trains (training keeps about one and a half cores
 # busy); then the dialogue tests beside the tests against the real servers (pytest marker
 # `servers`). Each part's output is printed whole when it ends.
-# The two pytest runs share the seeded demo store (tests/conftest.py, TEST_SEEDED_DIR).
+# The two pytest runs share the seeded demo store (tests/conftest.py, TEST_SEEDED_DIR) and
+# the day the servers answer for (CLOCK_TODAY), even when the run crosses midnight.
 test: export TEST_SEEDED_DIR := $(CURDIR)/results/seeded-$(STARTED)
+test: export CLOCK_TODAY := $(shell date +%F)
 test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(MODEL) tests-without-model
 	$(MAKE) --no-print-directory -j2 --output-sync=target dialogue-tests server-tests

@@ -140,9 +140,12 @@ class ActionChangeReservation(CatalogAction):
         chosen = _pick_reservation(tracker, who, dispatcher, "change")
         if chosen is None:
             return [SlotSet("reservation_id", None)]
-        # A number typed by the shopper, never the reservation's own number (a button's
-        # payload or "change #12 to 3").
-        quantity = parse_quantity(entity(tracker, "quantity") or typed_text(tracker), ignore=(str(chosen.id),))
+        # A number the shopper typed, never the reservation's own number when this message names
+        # it ("change #12 to 3"; a button's payload carries nothing else): after "how many?",
+        # "12" is an answer even for reservation #12.
+        named = entity(tracker, "reservation_id")
+        quantity = parse_quantity(entity(tracker, "quantity")) or parse_quantity(
+            typed_text(tracker), ignore=("".join(c for c in named if c.isdigit()),) if named else ())
         if quantity is None:
             dispatcher.utter_message(text=says.ask_new_quantity(chosen))
             return [SlotSet("reservation_id", str(chosen.id))]

@@ -1,7 +1,6 @@
 """Small helpers every action uses: entities of the latest message, who is chatting."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from rasa_sdk import Tracker
@@ -22,11 +21,6 @@ NOT_AN_ANSWER = frozenset({
     "out_of_scope", "nlu_fallback", "check_stock", "ask_restock_date", "ask_substitute",
     "subscribe_restock", "unsubscribe_restock", "show_my_requests",
 })
-
-
-def today() -> dt.date:
-    """The day a shopper's question is answered for (the server's calendar)."""
-    return dt.date.today()
 
 
 def intent(tracker: Tracker) -> str | None:
@@ -73,8 +67,8 @@ def parse_quantity(text: str | None, ignore: tuple[str, ...] = ()) -> int | None
     `ignore` (a reservation's number said in the same breath) do not count."""
     if not text:
         return None
-    for number in ignore:
-        text = re.sub(rf"#?\b{re.escape(number)}\b", " ", text)
+    for number in filter(None, ignore):
+        text = re.sub(rf"#?\b{re.escape(number)}\b", " ", text, count=1)
     digits = re.findall(r"(?<![\w.])-?\d+(?![\w.])", text)
     if digits:
         return int(digits[0])

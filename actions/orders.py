@@ -17,7 +17,8 @@ from rasa_sdk.types import DomainDict
 
 from actions import runtime
 from actions.base import CatalogAction
-from actions.common import answers_form, channel, email_in, entity, order_number, today
+from actions.common import answers_form, channel, email_in, entity, order_number
+from catalog.clock import today
 from catalog.domain.statuses import TRUSTED_IDENTITY_CHANNELS
 from catalog.policy import money_settings
 from catalog.services.handoff import conversation_key

@@ -17,8 +17,9 @@ from rasa_sdk.types import DomainDict
 
 from actions import runtime
 from actions.base import CatalogAction
-from actions.common import answers_form, customer_id, entity, parse_quantity, today
+from actions.common import answers_form, customer_id, entity, parse_quantity
 from actions.products import choice_buttons, display_name, identify, variant_words
+from catalog.clock import today
 from catalog.domain.reservations import MAX_UNITS_PER_REQUEST
 from catalog.domain.statuses import ReservationKind
 from catalog.search.resolver import Match

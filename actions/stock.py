@@ -9,9 +9,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.base import CatalogAction
-from actions.common import intent, today
+from actions.common import intent
 from actions.products import ask_which, asked_about, display_name, remember
 from actions.substitutes import forget_offer, offer_substitutes
+from catalog.clock import today
 from catalog.domain.stock import Outlook
 from catalog.search.resolver import Match
 from catalog.services.stock import StockReport, check_stock

@@ -20,8 +20,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
 from actions.base import CatalogAction
-from actions.common import entity, today
+from actions.common import entity
 from actions.products import ask_which, asked_about, display_name, remember
+from catalog.clock import today
 from catalog.search.resolver import Match
 from catalog.services.stock import StockReport, check_stock
 from catalog.services.substitutes import UnknownSku, find_substitutes, record_feedback

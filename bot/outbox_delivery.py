@@ -33,6 +33,7 @@ from bot.logs import configure as configure_logging
 from catalog.clock import utcnow
 from catalog.services.outbox import OutgoingMessage, claim, mark_sent, record_failure, release
 from catalog.uow import UnitOfWork
+from catalog.wording.notices import notice_text
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,14 @@ class DeliveryStats:
     unreachable: list[str] = field(default_factory=list)
 
 
+LEASE = dt.timedelta(minutes=2)  # how long a claimed message is a sender's before another may take it
+
+
 class OrderedDelivery:
     channel = ""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], worker_id: str, batch: int,
-                 lease: dt.timedelta = dt.timedelta(minutes=2), parallel: int | None = None) -> None:
+                 lease: dt.timedelta = LEASE, parallel: int | None = None) -> None:
         self.uow_factory = uow_factory
         self.worker_id = worker_id
         self.batch = batch
@@ -82,7 +86,8 @@ class OrderedDelivery:
         self._parallel = asyncio.Semaphore(parallel) if parallel else None
         self.stopping = asyncio.Event()
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
+    async def send(self, message: OutgoingMessage, text: str) -> SendResult:
+        """Send `text`, the message's words (catalog.wording.notices)."""
         raise NotImplementedError
 
     async def on_blocked(self, recipient: str) -> None:
@@ -131,7 +136,12 @@ class OrderedDelivery:
                 if self.stopping.is_set():
                     await asyncio.to_thread(release, self.uow_factory(), [m.id for m in queue[i:]], self.worker_id)
                     return
-                result = await self.send(message)
+                try:
+                    text = notice_text(message.kind, message.payload, message.body)
+                except (KeyError, TypeError, ValueError) as exc:  # facts that cannot be worded never will be
+                    result = SendResult(Sent.REJECTED, f"cannot be worded: {type(exc).__name__}: {exc}")
+                else:
+                    result = await self.send(message, text)
                 outcome, detail = result.outcome, result.detail
                 if outcome is Sent.SENT:
                     await asyncio.to_thread(mark_sent, self.uow_factory(), message.id, self.worker_id, detail)

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from catalog.clock import today
 from catalog.config import database_url
 
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "import":
         return _import(url, args.path, quiet=args.quiet)
     if args.command == "seed":
-        return _seed(url, args.today or dt.date.today(), args.if_empty)
+        return _seed(url, args.today or today(), args.if_empty)
     if args.command == "receive":
         return _receive(url, args.reference, args.qty)
     if args.command == "set-eta":
@@ -120,11 +121,11 @@ def _substitutes(url: str, sku: str, k: int, color: str | None, size: str | None
     except UnknownSku:
         print(f"error: no product has the sku {sku!r}", file=sys.stderr)
         return 1
-    today = dt.date.today()
+    day = today()
     if as_json:
         print(json.dumps([{
             "sku": s.sku, "product_id": s.product_id, "title": s.title, "brand": s.brand, "score": round(s.score, 4),
-            "reason": reason_text(s.reason, today), "available": s.available, "preorder": s.preorder,
+            "reason": reason_text(s.reason, day), "available": s.available, "preorder": s.preorder,
             "price": str(s.price) if s.price is not None else None, "currency": s.currency, "color": s.color,
             "size": s.size, "eta": s.eta.isoformat() if s.eta else None, "same_item": s.same_item,
         } for s in found], ensure_ascii=False, indent=2))
@@ -134,7 +135,7 @@ def _substitutes(url: str, sku: str, k: int, color: str | None, size: str | None
         return 0
     for i, s in enumerate(found, 1):
         mark = " [pre-order]" if s.preorder else ""
-        print(f"{i}. {s.sku}  {s.title}{mark}  (score {s.score:.3f})\n   {reason_text(s.reason, today)}")
+        print(f"{i}. {s.sku}  {s.title}{mark}  (score {s.score:.3f})\n   {reason_text(s.reason, day)}")
     return 0
 
 
@@ -161,6 +162,7 @@ def _substitute_feedback(url: str, sku: str | None, as_json: bool) -> int:
 
 def _receive(url: str, reference: str, qty: list[str]) -> int:
     from catalog.services.purchasing import PurchasingError, receive_purchase_order
+    from catalog.wording.purchasing import problem_text
     from catalog.uow import UnitOfWork
 
     per_sku: dict[str, int] = {}
@@ -185,7 +187,7 @@ def _receive(url: str, reference: str, qty: list[str]) -> int:
     try:
         report = receive_purchase_order(UnitOfWork(url), reference, per_sku or None, every)
     except PurchasingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {problem_text(exc)}", file=sys.stderr)
         return 1
     lines = ", ".join(f"{sku} x{n}" for sku, n in report.received.items())
     print(f"received {report.reference}: {lines}; {report.allocated} units set aside for reservations; "
@@ -195,6 +197,7 @@ def _receive(url: str, reference: str, qty: list[str]) -> int:
 
 def _set_eta(url: str, reference: str, date: str) -> int:
     from catalog.services.purchasing import PurchasingError, set_eta
+    from catalog.wording.purchasing import problem_text
     from catalog.uow import UnitOfWork
 
     try:
@@ -205,7 +208,7 @@ def _set_eta(url: str, reference: str, date: str) -> int:
     try:
         report = set_eta(UnitOfWork(url), reference, new)
     except PurchasingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {problem_text(exc)}", file=sys.stderr)
         return 1
     print(f"{report.reference} now due {new.isoformat()}; {report.notices_queued} delay notices queued")
     return 0
@@ -289,7 +292,7 @@ def _import(url: str, path: Path, quiet: bool) -> int:
     return 1 if report.errors else 0
 
 
-def _seed(url: str, today: dt.date, if_empty: bool) -> int:
+def _seed(url: str, day: dt.date, if_empty: bool) -> int:
     from catalog.services.seeding import seed_demo_store
     from catalog.uow import UnitOfWork
 
@@ -299,7 +302,7 @@ def _seed(url: str, today: dt.date, if_empty: bool) -> int:
         if count:
             print(f"database already has {count} products; not seeding")
             return 0
-    summary = seed_demo_store(UnitOfWork(url), today)
+    summary = seed_demo_store(UnitOfWork(url), day)
     print(summary)
     return 0
 

@@ -4,6 +4,7 @@ environment between calls."""
 from __future__ import annotations
 
 import os
+import datetime as dt
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,13 @@ def policy_path() -> Path:
 def low_stock_threshold() -> int:
     """At or below this many available units, answers say "only N left"."""
     return int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))
+
+
+def fixed_today() -> dt.date | None:
+    """CLOCK_TODAY (YYYY-MM-DD): the calendar day answers are given for, instead of the real
+    one (tests, so a run that crosses midnight answers for one day; demos)."""
+    value = os.environ.get("CLOCK_TODAY", "").strip()
+    return dt.date.fromisoformat(value) if value else None
 
 
 def semantic_search() -> bool:

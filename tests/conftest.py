@@ -2,8 +2,8 @@
 the demo store seeded once (with its search and substitutes indexes beside it); and one
 set of real servers for every test that talks to them.
 
-Time: the demo store is seeded as of the day the tests run (`TODAY`) and the servers answer
-for the same day, so no test depends on the calendar date it runs on.
+Time: the demo store is seeded as of the day the tests run (`TODAY`) and the servers and
+actions answer for that same day (CLOCK_TODAY), so no test depends on the calendar date.
 """
 from __future__ import annotations
 
@@ -27,7 +27,11 @@ POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_SERVER", "postgresql+psycopg://p
 ARTIFACTS = ROOT / "test-artifacts"  # screenshots of the browser tests
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-TODAY = dt.date.today()
+# The day the demo store is seeded for, and (CLOCK_TODAY, inherited by the servers this
+# process starts) the day every answer is given for: a run that crosses midnight still
+# answers for one day. `make test` sets it once for both of its pytest runs.
+TODAY = dt.date.fromisoformat(os.environ["CLOCK_TODAY"]) if os.environ.get("CLOCK_TODAY") else dt.date.today()
+os.environ["CLOCK_TODAY"] = TODAY.isoformat()
 STAFF, STAFF_PASSWORD = "alice", "a long staff passphrase 42"  # the console's account on the shared servers
 
 

@@ -356,10 +356,10 @@ def test_cancel_reservation_only_touches_ones_own():
         assert uow.session.get(Reservation, rid).status == ReservationStatus.CANCELLED
 
 
-def _owned_reservation(sender: str, min_id: int = 10) -> tuple[int, str]:
+def _owned_reservation(sender: str, min_id: int = 10, min_free: int = 5) -> tuple[int, str]:
     """A one-unit pre-order of `sender` whose number has at least two digits (other shoppers'
     reservations come first), so a reservation number mistaken for a quantity would show."""
-    mine, *others = preorderable_variants(min_free=5, min_cap=5)
+    mine, *others = preorderable_variants(min_free=min_free, min_cap=5)
     made = 0
     for sku, *_ in others * 3:
         if made >= min_id:
@@ -408,6 +408,20 @@ def test_change_typed_with_the_reservation_number_takes_the_quantity_not_the_num
                     sender=sender)
     messages, _ = run(ActionChangeReservation(), typed)
     assert texts(messages).startswith(f"Done - reservation #{rid} is now for 4") and reservation_quantity(rid) == 4
+
+
+def test_answering_how_many_with_the_reservation_number_is_a_quantity():
+    """After "how many?", a shopper who wants as many units as the reservation's number says
+    ("12" for #12) means twelve units: only a number named in the same message is skipped."""
+    sender = "res-same-number"
+    rid, sku = _owned_reservation(sender, min_free=40)
+    free = next(o.restock_qty for s, o, *_ in preorderable_variants(min_free=40, min_cap=5) if s == sku)
+    assert free >= rid, "the test needs room for as many units as the reservation's number"
+    answer = tracker(str(rid), "inform", sender=sender, slots={"reservation_id": str(rid)})
+    messages, events = run(ActionChangeReservation(), answer)
+    assert texts(messages).startswith(f"Done - reservation #{rid} is now for {rid};")
+    assert slots_of(events) == {"reservation_id": None, "quantity": None}
+    assert reservation_quantity(rid) == rid
 
 
 def test_handoff_opens_a_ticket_with_the_conversation():

@@ -317,6 +317,33 @@ def test_one_staff_member_holds_a_conversation_and_hand_back_keeps_undecided_ref
     assert [t.assigned_to for t in tickets.conversation_tickets(UnitOfWork(url), "rest:someone-else")] == ["bob"]
 
 
+def test_conversation_page_shows_the_customers_alerts_and_orders_while_rasa_is_down(sqlite_console):
+    """The page is built from the database even when the transcript cannot be read; the
+    customer's panel marks the variants the conversation was about."""
+    from bot.web.console.routes import customer_json
+    from catalog.views import customer_panel
+
+    url = sqlite_console
+    world = build(url)
+    customer = world.customers[0]
+    alerts.subscribe(UnitOfWork(url), customer, "telegram", "tg0", product_id=world.product_id)
+    alerts.subscribe(UnitOfWork(url), customer, "telegram", "tg0", sku="RTR-42")
+    ticket = request_handoff(UnitOfWork(url), "telegram:tg0", TicketReason.CUSTOMER_REQUEST, customer, "where is it?")
+    client = make_app()
+    assert sign_in(client, "alice", PASSWORD).status_code == 303
+    page = client.get(f"/console/tickets/{ticket}")
+    assert page.status_code == 200, page.text
+    assert "The transcript is not available" in page.text
+    assert "Ridgeline Trail Runner" in page.text and "any variant" in page.text and "SO-10001" in page.text
+    panel = customer_panel.customer_panel(UnitOfWork(url), customer, "telegram", "tg0", ["rtr-42"],
+                                          None, TODAY, 3)
+    shown = customer_json(panel, ["RTR-42"])
+    assert [a["sku"] for a in shown["alerts"]] == ["any variant", "RTR-42"]
+    assert {v["sku"]: v["mentioned"] for p in shown["products"] for v in p["variants"]} == {
+        "RTR-42": True, "RTR-43": False}
+    assert [o["number"] for o in shown["orders"]] == ["SO-10001"]
+
+
 # ----------------------------------------------------------------------------- refunds
 
 def test_refund_approval_pays_once_when_clicked_twice_by_two_staff_at_once(console):

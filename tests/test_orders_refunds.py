@@ -18,6 +18,7 @@ from catalog.domain.statuses import LedgerKind, OrderLineStatus, TicketReason, T
 from catalog.policy import MoneySettings
 from catalog.services.refunds import Method, Settlement
 from catalog.uow import UnitOfWork
+from catalog.wording.format import day
 from catalog.wording.orders import describe
 from catalog.wording.refunds import REFUND_TIME, decision_text, settlement_text
 from tests.conftest import TODAY
@@ -45,7 +46,7 @@ def test_status_per_line_with_the_date_for_waiting_lines(db_url):
     assert [(line.status, line.expected) for line in status.lines] == [("shipped", None), ("waiting_stock", ETA)]
     assert [line.sku for line in status.waiting] == ["RTR-42"] and [line.sku for line in status.cancellable] == ["RTR-42"]
     assert describe(status, TODAY) == (f"Order SO-10001: 1 x RTR-43: shipped; 2 x RTR-42: waiting for stock, "
-                                       f"expected around {ETA.day} {ETA:%b}.")
+                                       f"expected around {day(ETA, TODAY)}.")
 
 
 def test_linked_chat_identity_is_proof_but_another_customers_is_not(db_url):

@@ -35,6 +35,7 @@ from catalog.services.substitutes import (
     substitutes_index_path,
 )
 from catalog.uow import UnitOfWork
+from catalog.wording.format import day
 from catalog.wording.substitutes import reason_text
 from tests.conftest import TODAY
 from tests.servers import copy_sqlite
@@ -131,7 +132,7 @@ def test_reason_mentions_brand_colour_price_and_stock():
     assert reason_text(undated, TODAY) == "by Other, same price, pre-order, date not confirmed yet"
     due = TODAY + dt.timedelta(days=9)
     dated = reason_for(o, "Other", _v(color="blue", available=0, preorder=4, eta=due))
-    assert dated.eta == due and reason_text(dated, TODAY).endswith(f"pre-order, due around {due.day} {due:%b}")
+    assert dated.eta == due and reason_text(dated, TODAY).endswith(f"pre-order, due around {day(due, TODAY)}")
     assert reason_text(reason_for(o, "Other", _v(color="blue", price="110")), TODAY).startswith("by Other, 10% more")
 
 

@@ -57,6 +57,38 @@ def test_a_message_telegram_keeps_failing_waits_and_later_ones_to_that_chat_wait
         assert waiting[1].available_at >= waiting[0].available_at
 
 
+def test_a_message_that_cannot_be_worded_is_given_up_and_the_chats_next_one_still_goes(sqlite_url):
+    """An alert whose facts are missing can never be sent: it is marked failed with the
+    reason, not retried forever, and it does not hold up the chat's later messages."""
+    customer = customer_for_identity(UnitOfWork(sqlite_url), Channel.TELEGRAM, "77")
+    with UnitOfWork(sqlite_url) as uow:
+        enqueue_many(uow.session, [
+            enqueue_values(customer, Channel.TELEGRAM, "77", MessageKind.RESTOCK_ALERT, {}, "broken", utcnow()),
+            enqueue_values(customer, Channel.TELEGRAM, "77", MessageKind.DELAY_NOTICE,
+                           {"sku": "RTR-42", "new_eta": "2026-03-09", "previous_eta": "2026-03-02"}, "ok", utcnow()),
+        ])
+        uow.commit()
+
+    async def run() -> None:
+        with FakeTelegram(check_limits=False) as fake:
+            bot = make_bot(TelegramSettings(token=fake.token, api_base_url=fake.base_url))
+            async with bot:
+                delivery = TelegramDelivery(bot, lambda: UnitOfWork(sqlite_url), "w1",
+                                            limiter=RateLimiter(per_second=100, per_chat_interval=0), retry_pause=0.01)
+                stats = await delivery.deliver_once()
+            assert (stats.sent, stats.given_up, stats.deferred) == (1, 1, 0)
+            assert [(s.chat_id, s.text) for s in fake.sent] == [(77, (
+                "Your pre-order of RTR-42 is delayed: it is now due around 9 Mar "
+                "(we said 2 Mar). You can keep waiting, or cancel for a full refund."))]
+
+    asyncio.run(run())
+    with UnitOfWork(sqlite_url) as uow:
+        rows = {key: (status, error) for key, status, error in uow.session.execute(
+            select(OutboxMessage.dedupe_key, OutboxMessage.status, OutboxMessage.last_error))}
+    assert rows["broken"][0] == OutboxStatus.FAILED and "cannot be worded" in rows["broken"][1]
+    assert rows["ok"][0] == OutboxStatus.SENT
+
+
 def test_stop_ends_alerts_and_drops_queued_ones_but_keeps_order_notices(sqlite_url):
     customer = customer_for_identity(UnitOfWork(sqlite_url), Channel.TELEGRAM, "555")
     product = a_product(sqlite_url)

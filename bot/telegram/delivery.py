@@ -23,13 +23,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.helpers import escape_markdown
 
-from bot.outbox_delivery import OrderedDelivery, Sent, SendResult
+from bot.outbox_delivery import LEASE, OrderedDelivery, Sent, SendResult
 from bot.telegram.limits import RateLimiter
 from catalog.domain.statuses import Channel
 from catalog.services.outbox import OutgoingMessage
 from catalog.services.reachability import mark_unreachable
 from catalog.uow import UnitOfWork
-from catalog.wording.notices import notice_text
 
 log = logging.getLogger(__name__)
 MAX_TRANSIENT_RETRIES = 4  # per message per batch, with pauses of 0.5, 1, 2, 4 s
@@ -45,7 +44,7 @@ class TelegramDelivery(OrderedDelivery):
 
     def __init__(self, bot: Bot, uow_factory: Callable[[], UnitOfWork], worker_id: str,
                  limiter: RateLimiter | None = None, batch: int = 300,
-                 lease: dt.timedelta = dt.timedelta(minutes=2), retry_pause: float = 0.5) -> None:
+                 lease: dt.timedelta = LEASE, retry_pause: float = 0.5) -> None:
         super().__init__(uow_factory, worker_id, batch, lease)
         self.bot = bot
         self.limiter = limiter or RateLimiter()
@@ -54,13 +53,13 @@ class TelegramDelivery(OrderedDelivery):
     async def on_blocked(self, recipient: str) -> None:
         await asyncio.to_thread(mark_unreachable, self.uow_factory(), self.channel, recipient)
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
+    async def send(self, message: OutgoingMessage, text: str) -> SendResult:
         """One message through the limiter, with retries (the detail: Telegram's id or the error)."""
         transient = floods = 0
         while True:
             await self.limiter.acquire(message.recipient)
             try:
-                sent = await self._call(message)
+                sent = await self._call(message, text)
                 return SendResult(Sent.SENT, str(sent.message_id))
             except RetryAfter as exc:
                 floods += 1
@@ -78,8 +77,8 @@ class TelegramDelivery(OrderedDelivery):
                     return SendResult(Sent.FAILING, str(exc))
                 await asyncio.sleep(self.retry_pause * 2 ** (transient - 1))
 
-    async def _call(self, message: OutgoingMessage):
-        text = escape_markdown(notice_text(message.kind, message.payload, message.body), version=2)
+    async def _call(self, message: OutgoingMessage, words: str):
+        text = escape_markdown(words, version=2)
         image = (message.payload or {}).get("image_url")
         if image:
             try:

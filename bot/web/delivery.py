@@ -24,12 +24,11 @@ from collections.abc import Callable
 
 import httpx
 
-from bot.outbox_delivery import OrderedDelivery, Sent, SendResult
+from bot.outbox_delivery import LEASE, OrderedDelivery, Sent, SendResult
 from bot.rasa_api import TIMEOUT, WEB_CHANNEL, RasaApi, RasaError
 from bot.web.settings import WebSettings
 from catalog.services.outbox import OutgoingMessage
 from catalog.uow import UnitOfWork
-from catalog.wording.notices import notice_text
 
 log = logging.getLogger(__name__)
 MAX_TRANSIENT_RETRIES = 3  # per message per batch, with pauses of 0.5, 1, 2 s
@@ -39,7 +38,7 @@ class WebDelivery(OrderedDelivery):
     channel = WEB_CHANNEL
 
     def __init__(self, settings: WebSettings, uow_factory: Callable[[], UnitOfWork], worker_id: str,
-                 batch: int = 200, lease: dt.timedelta = dt.timedelta(minutes=2), retry_pause: float = 0.5,
+                 batch: int = 200, lease: dt.timedelta = LEASE, retry_pause: float = 0.5,
                  parallel: int = 8) -> None:
         # sessions sent to at once: Rasa has 2 cores too
         super().__init__(uow_factory, worker_id, batch, lease, parallel)
@@ -52,11 +51,10 @@ class WebDelivery(OrderedDelivery):
             await self._rasa.client.aclose()
             self._rasa = None
 
-    async def send(self, message: OutgoingMessage) -> SendResult:
+    async def send(self, message: OutgoingMessage, text: str) -> SendResult:
         """One message, with retries."""
         if self._rasa is None:
             self._rasa = RasaApi(self.settings.rasa_url, self.settings.rasa_token, httpx.AsyncClient(timeout=TIMEOUT))
-        text = notice_text(message.kind, message.payload, message.body)
         metadata = {"kind": message.kind, "outbox_id": message.id}
         transient = 0
         while True:

@@ -28,12 +28,23 @@ from starlette.concurrency import run_in_threadpool
 from bot.rasa_api import WEB_CHANNEL, RasaApi, RasaError
 from bot.web.messages import bot_events_as_messages, is_widget_session
 from bot.web.settings import WebSettings
+from catalog.clock import today
 from catalog.domain.stock import Outlook
 from catalog.services import storefront
 from catalog.services.stock import VariantAnswer
 from catalog.uow import UnitOfWork
 from catalog.wording.format import money
-from catalog.wording.stock import label_of, listing_badge, product_url, restock_line, stock_badge, ways_to_wait
+from catalog.wording.stock import (
+    STANDARD_VARIANT,
+    ask_about,
+    label_of,
+    listing_badge,
+    listing_price,
+    product_url,
+    restock_line,
+    stock_badge,
+    ways_to_wait,
+)
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -100,7 +111,7 @@ async def home(request: Request, q: str = Query("", max_length=200), category: s
     cards = [{
         "url": product_url(p.sku), "title": p.title, "brand": p.brand, "category": p.category,
         "image": _image(p.image_url),
-        "price": ("from " if p.price_varies else "") + money(p.price_from, p.currency),
+        "price": listing_price(p.price_from, p.currency, p.price_varies),
         "badge": listing_badge(p.available, p.low),
         "state": "out" if p.available <= 0 else ("low" if p.low else "in"),
         "variants": p.variants,
@@ -116,17 +127,17 @@ async def home(request: Request, q: str = Query("", max_length=200), category: s
 
 @router.get("/products/{sku}", response_class=HTMLResponse)
 async def product(request: Request, sku: str) -> HTMLResponse:
-    today = dt.date.today()  # the shop's calendar day, as the chat's (actions.common.today)
-    page = await run_in_threadpool(storefront.product_page, UnitOfWork(), sku, today)
+    day = today()  # the same calendar day the chat answers for
+    page = await run_in_threadpool(storefront.product_page, UnitOfWork(), sku, day)
     if page is None:
         return _page(request, "not_found.html", {"sku": sku, "query": ""}, status_code=404)
     p, report = page.product, page.report
-    variants = [_variant_row(a, today, a.stock.sku == page.selected_sku) for a in report.asked]
+    variants = [_variant_row(a, day, a.stock.sku == page.selected_sku) for a in report.asked]
     selected = next(v for v in variants if v["selected"])
     return _page(request, "product.html", {
         "query": "", "product": p, "image": _image(p.image_url), "variants": variants, "selected": selected,
         "multi": len(variants) > 1, "category_url": "/?" + urlencode({"category": p.category}),
-        "ask": f"Is {page.selected_sku} in stock?",
+        "ask": ask_about(page.selected_sku),
     })
 
 
@@ -134,7 +145,7 @@ def _variant_row(a: VariantAnswer, today: dt.date, selected: bool) -> dict[str, 
     o = a.outlook
     dated = o.outlook is Outlook.INCOMING and o.restock_date is not None
     return {
-        "sku": a.stock.sku, "label": label_of(a) or "Standard", "price": money(a.stock.price, a.stock.currency),
+        "sku": a.stock.sku, "label": label_of(a) or STANDARD_VARIANT, "price": money(a.stock.price, a.stock.currency),
         "badge": stock_badge(o, today), "available": a.stock.available,
         "state": "in" if o.outlook is Outlook.IN_STOCK else ("low" if o.outlook is Outlook.LOW_STOCK else "out"),
         "restock": restock_line(o, today), "restock_date": o.restock_date.isoformat() if dated else None,

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from catalog.db.orm import Product, Supplier, SupplierOffer, Variant
 from catalog.clock import utcnow
 from catalog.db.promises import PromiseRepository
-from catalog.domain.products import VARIANT_KEYS, ProductInfo
+from catalog.domain.products import VARIANT_KEYS, ProductInfo, sku_key
+from catalog.domain.reservations import OpenLine, earliest_eta
 from catalog.domain.stock import IncomingLine, Offer, VariantStock
 from catalog.domain.substitutes import VariantOption
 
@@ -23,18 +24,18 @@ class CatalogRepository:
 
     def product_id_for_sku(self, sku: str) -> int | None:
         return self.session.execute(
-            select(Variant.product_id).where(Variant.sku_key == sku.strip().upper()[:64])
+            select(Variant.product_id).where(Variant.sku_key == sku_key(sku))
         ).scalar_one_or_none()
 
     def variant_id_for_sku(self, sku: str) -> int | None:
         return self.session.execute(
-            select(Variant.id).where(Variant.sku_key == (sku or "").strip().upper()[:64])
+            select(Variant.id).where(Variant.sku_key == sku_key(sku))
         ).scalar_one_or_none()
 
     def canonical_sku(self, sku: str) -> str | None:
         """The SKU as the catalog spells it, for one typed in any case."""
         return self.session.execute(
-            select(Variant.sku).where(Variant.sku_key == (sku or "").strip().upper()[:64])
+            select(Variant.sku).where(Variant.sku_key == sku_key(sku))
         ).scalar_one_or_none()
 
     def product_count(self) -> int:
@@ -121,16 +122,14 @@ class CatalogRepository:
             .where(Variant.product_id.in_(ids)).order_by(Variant.id)
         ).all()
         available = self.promises.available([v.id for v in variants], utcnow())
-        incoming: dict[int, tuple[int, dt.date | None]] = {}
+        free_lines: dict[int, list[OpenLine]] = defaultdict(list)
         for line in self.promises.open_lines(v.id for v in variants if v.preorder_allowed):
             if line.free > 0:
-                units, first = incoming.get(line.variant_id, (0, None))
-                earliest = line.eta if first is None or (line.eta is not None and line.eta < first) else first
-                incoming[line.variant_id] = (units + line.free, earliest)
+                free_lines[line.variant_id].append(line)
         for v in variants:
-            units, eta = incoming.get(v.id, (0, None))
-            out[v.product_id].append(VariantOption(v.sku, v.color, v.size, v.price, v.currency,
-                                                   available[v.id], units, eta))
+            lines = free_lines.get(v.id, [])
+            out[v.product_id].append(VariantOption(v.sku, v.color, v.size, v.price, v.currency, available[v.id],
+                                                   sum(line.free for line in lines), earliest_eta(lines)))
         return out
 
     def offers_by_variant(self, variant_ids: Iterable[int]) -> dict[int, list[Offer]]:

@@ -31,6 +31,11 @@ class ProductInfo:
     attributes: dict  # the product's own attributes (not a variant's colour or size)
 
 
+def sku_key(sku: str | None) -> str:
+    """How SKUs are compared: "rtr-42 " and "RTR-42" are one SKU (the variants' `sku_key`)."""
+    return (sku or "").strip().upper()[:64]
+
+
 def category_leaf(category: str) -> str:
     """"Kitchen > Coffee Machines" -> "Coffee Machines" (also '/' and '|' paths)."""
     return _PATH.split(category.strip())[-1] if category else ""

@@ -119,12 +119,19 @@ def usual_lead_time(offers: Iterable[Offer]) -> int | None:
     return chosen.lead_time_days if chosen is not None else None
 
 
-def best_other_supplier(offers: Iterable[Offer]) -> Offer | None:
-    """Another supplier that can ship (stock unknown counts): the fastest, then the cheapest."""
-    others = [o for o in offers if not o.is_primary and (o.supplier_qty is None or o.supplier_qty > 0)]
-    if not others:
-        return None
-    return min(others, key=lambda o: (o.lead_time_days if o.lead_time_days is not None else 10**6, o.price or 0))
+def best_other_supplier(offers: Iterable[Offer], stock_known: bool = False) -> Offer | None:
+    """Another supplier that can ship: the fastest, then the cheapest. A supplier whose stock
+    is unknown counts, unless `stock_known` (a suggestion must say how many it has)."""
+    others = [o for o in offers if not o.is_primary and
+              (o.supplier_qty > 0 if o.supplier_qty is not None else not stock_known)]
+    return min(others, key=shipping_preference) if others else None
+
+
+def shipping_preference(offer: Offer, price_if_unset: Decimal | None = None) -> tuple:
+    """Which supplier is preferred: the fastest, then the cheapest (an offer without a price
+    costs `price_if_unset`, or comes after the priced ones)."""
+    price = offer.price if offer.price is not None else price_if_unset
+    return (offer.lead_time_days if offer.lead_time_days is not None else 10**6, price is None, price or 0)
 
 
 def _eta_key(line: IncomingLine) -> tuple[int, dt.date]:

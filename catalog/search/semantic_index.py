@@ -24,9 +24,9 @@ import numpy as np
 
 from catalog.search.embedder import DIMENSION, Embedder
 
-# Meta file: {"format": 3, "ids": [...], "hashes": [...], "payload": [...], "watermark"} (parallel
-# lists: twice as fast to write as an {id: hash} object at 100,000 products). A file of any
-# other format is rebuilt, like a damaged one.
+# Meta file: {"format": 3, "ids": [...], "hashes": [...], "payload": [...], "watermark",
+# "text_version"} (parallel lists: twice as fast to write as an {id: hash} object at 100,000
+# products). A file of any other format is rebuilt, like a damaged one.
 FORMAT = 3
 
 
@@ -49,6 +49,7 @@ class SemanticIndex:
         self.hashes: dict[int, str] = {}
         self.payload: dict[int, Any] = {}
         self.watermark: dt.datetime | None = None
+        self.text_version: str | None = None  # how the texts were written (the caller's own label)
         if path is not None:
             self._load()
 
@@ -60,6 +61,7 @@ class SemanticIndex:
         other = SemanticIndex(None)
         other.path, other.index = self.path, faiss.clone_index(self.index)
         other.hashes, other.payload, other.watermark = dict(self.hashes), dict(self.payload), self.watermark
+        other.text_version = self.text_version
         return other
 
     def sync(self, texts: dict[int, str], embedder: Embedder, progress: Callable[[int], None] | None = None) -> int:
@@ -69,7 +71,7 @@ class SemanticIndex:
 
     def update(self, texts: dict[int, str], embedder: Embedder, progress: Callable[[int], None] | None = None,
                remove: Iterable[int] = (), payload: dict[int, Any] | None = None,
-               watermark: dt.datetime | None = None) -> int:
+               watermark: dt.datetime | None = None, text_version: str | None = None) -> int:
         """Re-embed the given products whose text changed, drop `remove`, leave the rest.
 
         Saves when anything changed (or a new watermark is given); returns how many
@@ -98,7 +100,10 @@ class SemanticIndex:
                     changed_payload = True
         if watermark is not None:
             self.watermark = watermark
-        if (todo or stale or changed_payload or watermark is not None) and self.path is not None:
+        if text_version is not None:
+            self.text_version = text_version
+        if (todo or stale or changed_payload or watermark is not None or text_version is not None) \
+                and self.path is not None:
             self._save()
         return len(todo)
 
@@ -139,12 +144,14 @@ class SemanticIndex:
                 return
             index = faiss.read_index(str(self.path))
             watermark = dt.datetime.fromisoformat(data["watermark"]) if data.get("watermark") else None
+            text_version = data.get("text_version")
             hashes = dict(zip(data["ids"], data["hashes"]))
             payload = {pid: value for pid, value in zip(data["ids"], data["payload"]) if value is not None}
         except (RuntimeError, ValueError, OSError, KeyError, TypeError, AttributeError):
             return  # a damaged index is rebuilt, not trusted
         if index.ntotal == len(hashes) and index.d == DIMENSION:
             self.index, self.hashes, self.payload, self.watermark = index, hashes, payload, watermark
+            self.text_version = text_version
 
     def _save(self) -> None:
         """Write atomically (temp file + rename) so a reader never sees half an index.
@@ -155,7 +162,8 @@ class SemanticIndex:
         ids = list(self.hashes)
         meta = {"format": FORMAT, "ids": ids, "hashes": [self.hashes[i] for i in ids],
                 "payload": [self.payload.get(i) for i in ids],
-                "watermark": self.watermark.isoformat() if self.watermark else None}
+                "watermark": self.watermark.isoformat() if self.watermark else None,
+                "text_version": self.text_version}
         for target, write in (
             (self.path, lambda tmp: faiss.write_index(self.index, tmp)),
             (self._meta_path(), lambda tmp: Path(tmp).write_text(json.dumps(meta, separators=(",", ":")))),

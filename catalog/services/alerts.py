@@ -49,6 +49,7 @@ class Subscription:
     sku: str | None  # None: any variant of the product
     status: SubscriptionStatus
     created_at: dt.datetime
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def subscribe(
         uow.begin_write()
         variant = None
         if sku:
-            variant = uow.session.execute(select(Variant).where(Variant.sku_key == sku.strip().upper()[:64])).scalar_one_or_none()
+            vid = uow.catalog.variant_id_for_sku(sku)
+            variant = uow.session.get(Variant, vid) if vid is not None else None
             if variant is None:
                 raise AlertError(AlertProblem.UNKNOWN_ITEM)
             product_id = variant.product_id
@@ -89,7 +91,7 @@ def subscribe(
             uow.session.add(sub)
             uow.session.flush()
         view = Subscription(sub.id, product.id, product.title, variant.sku if variant else None,
-                            SubscriptionStatus(sub.status), sub.created_at)
+                            SubscriptionStatus(sub.status), sub.created_at, sub.channel)
         uow.commit()
     return view
 
@@ -104,7 +106,7 @@ def list_subscriptions(uow: UnitOfWork, customer_id: int) -> list[Subscription]:
                    RestockSubscription.status == SubscriptionStatus.ACTIVE)
             .order_by(RestockSubscription.id)
         ).all()
-        return [Subscription(s.id, s.product_id, title, sku, SubscriptionStatus(s.status), s.created_at)
+        return [Subscription(s.id, s.product_id, title, sku, SubscriptionStatus(s.status), s.created_at, s.channel)
                 for s, title, sku in rows]
 
 

@@ -61,8 +61,7 @@ def take_over(uow: UnitOfWork, conversation_id: str, staff_id: int, customer_id:
         if others:
             return uow.session.execute(select(StaffUser.username).where(StaffUser.id == min(others))).scalar_one()
         if not rows:  # handed back earlier and taken over again: a new ticket records it
-            add_ticket(uow.session, conversation_id, TicketReason.OTHER, customer_id,
-                       {"note": "taken over again by staff"})
+            add_ticket(uow.session, conversation_id, TicketReason.OTHER, customer_id, {"taken_over_again": True})
         uow.session.execute(update(HandoffTicket).where(
             HandoffTicket.conversation_id == conversation_id, HandoffTicket.status == TicketStatus.OPEN,
             HandoffTicket.assigned_staff_id.is_(None)).values(assigned_staff_id=staff_id, assigned_at=utcnow()))

@@ -11,6 +11,7 @@ customer's chat, else their email address, where it waits until email can be sen
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -27,14 +28,31 @@ from catalog.db.orm import (
     Variant,
 )
 from catalog.clock import utcnow
+from catalog.domain.products import sku_key
 from catalog.domain.statuses import Channel, MessageKind, PurchaseOrderStatus, ReservationStatus
 from catalog.services.alerts import alert_in_session, allocate_waiting
 from catalog.services.outbox import enqueue_many, enqueue_values
 from catalog.uow import UnitOfWork
 
 
+class PurchaseProblem(enum.Enum):
+    NO_SUCH_ORDER = "no_such_order"
+    NOT_OPEN = "not_open"  # received or cancelled already (`status`)
+    NO_OPEN_LINES = "no_open_lines"
+    NOT_ON_ORDER = "not_on_order"  # skus that are not lines of the order (`skus`)
+    BAD_QUANTITY = "bad_quantity"  # not a whole number of at least 0 (`sku`)
+    MORE_THAN_DUE = "more_than_due"  # `sku`, `units` received, `left` still due
+    NOTHING_RECEIVED = "nothing_received"  # every quantity was 0
+    BAD_DATE = "bad_date"
+
+
 class PurchasingError(ValueError):
-    """A purchase order cannot be changed as asked; the message says why."""
+    """A purchase order cannot be changed as asked: `problem`, the order's `reference`, and
+    the details the problem names (catalog.wording.purchasing says it)."""
+
+    def __init__(self, problem: PurchaseProblem, reference: str = "", **details: object) -> None:
+        super().__init__(problem.value)
+        self.problem, self.reference, self.details = problem, reference, details
 
 
 @dataclass
@@ -57,9 +75,9 @@ def _lock_po(uow: UnitOfWork, reference: str) -> PurchaseOrder:
     ref = (reference or "").strip()[:100]
     po = uow.session.execute(select(PurchaseOrder).where(PurchaseOrder.reference == ref).with_for_update()).scalar_one_or_none()
     if po is None:
-        raise PurchasingError(f"no purchase order with reference {ref!r}")
+        raise PurchasingError(PurchaseProblem.NO_SUCH_ORDER, ref)
     if po.status != PurchaseOrderStatus.OPEN:
-        raise PurchasingError(f"purchase order {ref} is {po.status}, not open")
+        raise PurchasingError(PurchaseProblem.NOT_OPEN, ref, status=po.status)
     return po
 
 
@@ -77,12 +95,12 @@ def receive_purchase_order(
             PurchaseOrderLine.purchase_order_id == po.id, PurchaseOrderLine.status == PurchaseOrderStatus.OPEN
         ).order_by(PurchaseOrderLine.id)).scalars().all()
         if not lines:
-            raise PurchasingError(f"purchase order {po.reference} has no open lines")
+            raise PurchasingError(PurchaseProblem.NO_OPEN_LINES, po.reference)
         variants = {v.id: v for v in uow.promises.lock_variants(line.variant_id for line in lines)}
-        wanted = {k.strip().upper(): v for k, v in (quantities or {}).items()}
+        wanted = {sku_key(k): v for k, v in (quantities or {}).items()}
         unknown = set(wanted) - {variants[line.variant_id].sku_key for line in lines}
         if unknown:
-            raise PurchasingError(f"not on purchase order {po.reference}: {', '.join(sorted(unknown))}")
+            raise PurchasingError(PurchaseProblem.NOT_ON_ORDER, po.reference, skus=sorted(unknown))
         location = main_location_id(uow.session)
         report = ReceiveReport(po.reference)
         touched: list[int] = []
@@ -91,9 +109,10 @@ def receive_purchase_order(
             left = line.quantity - line.quantity_received
             units = wanted.get(variant.sku_key, all_lines_qty if all_lines_qty is not None else (0 if wanted else left))
             if isinstance(units, bool) or not isinstance(units, int) or units < 0:
-                raise PurchasingError(f"{variant.sku}: the quantity must be a whole number of at least 0")
+                raise PurchasingError(PurchaseProblem.BAD_QUANTITY, po.reference, sku=variant.sku)
             if units > left:
-                raise PurchasingError(f"{variant.sku}: {units} units received but only {left} are still due")
+                raise PurchasingError(PurchaseProblem.MORE_THAN_DUE, po.reference, sku=variant.sku, units=units,
+                                      left=left)
             if units == 0:
                 continue
             line.quantity_received += units
@@ -104,7 +123,7 @@ def receive_purchase_order(
             report.allocated += _allocate(uow, variant.id, line.id, units)
             touched.append(variant.id)
         if not touched:
-            raise PurchasingError("nothing to receive: every quantity was 0")
+            raise PurchasingError(PurchaseProblem.NOTHING_RECEIVED, po.reference)
         if all(line.status != PurchaseOrderStatus.OPEN for line in lines):
             po.status = PurchaseOrderStatus.RECEIVED
         report.po_status = PurchaseOrderStatus(po.status)
@@ -137,7 +156,7 @@ def set_eta(uow: UnitOfWork, reference: str, new_eta: dt.date, now: dt.datetime 
     """Move every open line of a purchase order to `new_eta`; customers told an earlier
     date get a delay notice (wait, or cancel for a full refund) and their date is updated."""
     if not isinstance(new_eta, dt.date):
-        raise PurchasingError("the new date must be a date (YYYY-MM-DD)")
+        raise PurchasingError(PurchaseProblem.BAD_DATE, reference)
     now = now or utcnow()
     with uow:
         uow.begin_write()
@@ -146,7 +165,7 @@ def set_eta(uow: UnitOfWork, reference: str, new_eta: dt.date, now: dt.datetime 
             PurchaseOrderLine.purchase_order_id == po.id,
             PurchaseOrderLine.status == PurchaseOrderStatus.OPEN)).scalars().all()
         if not lines:
-            raise PurchasingError(f"purchase order {po.reference} has no open lines")
+            raise PurchasingError(PurchaseProblem.NO_OPEN_LINES, po.reference)
         report = EtaReport(po.reference)
         uow.promises.lock_variants(line.variant_id for line in lines)
         skus = dict(uow.session.execute(select(Variant.id, Variant.sku).where(

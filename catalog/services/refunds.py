@@ -160,6 +160,10 @@ def refundable_amount(uow: UnitOfWork, order_id: int) -> Decimal:
         return refundable(_entries(uow, order_id), paid_without_entries=paid)
 
 
+class NotARefundTicket(LookupError):
+    """No refund waits for a decision under that ticket number."""
+
+
 @dataclass(frozen=True)
 class RefundDecision:
     ticket_id: int
@@ -173,13 +177,13 @@ class RefundDecision:
 
 def decide_refund(uow: UnitOfWork, ticket_id: int, approve: bool, staff: str) -> RefundDecision:
     """Staff decision on a held refund: pays it (refund_approved) or releases it (refund_rejected).
-    Deciding a ticket already decided writes nothing. Raises LookupError for a ticket that
-    is not a refund approval."""
+    Deciding a ticket already decided writes nothing. Raises NotARefundTicket for a ticket
+    that is not a refund approval."""
     with uow:
         uow.begin_write()
         ticket = uow.session.execute(select(HandoffTicket).where(HandoffTicket.id == ticket_id).with_for_update()).scalar_one_or_none()
         if ticket is None or ticket.reason != TicketReason.REFUND_APPROVAL:
-            raise LookupError(f"no refund approval ticket #{ticket_id}")
+            raise NotARefundTicket(ticket_id)
         payload = dict(ticket.payload or {})
         decision = RefundDecision(ticket_id, approve, ticket.status == TicketStatus.OPEN, str(payload.get("amount", "")),
                                   str(payload.get("currency", "")), str(payload.get("order_number", "")),

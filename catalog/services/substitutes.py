@@ -30,8 +30,8 @@ from sqlalchemy import case, func, select
 from catalog.config import index_path
 from catalog.db.orm import SubstituteFeedback
 from catalog.clock import utcnow
-from catalog.domain.products import ProductInfo, category_leaf, descriptive_attributes, product_type
-from catalog.domain.stock import best_other_supplier
+from catalog.domain.products import ProductInfo, category_leaf, descriptive_attributes, product_type, sku_key
+from catalog.domain.stock import best_other_supplier, shipping_preference
 from catalog.domain.substitutes import (
     Candidate,
     Original,
@@ -86,6 +86,12 @@ class UnknownSku(LookupError):
 
 
 # --------------------------------------------------------------------------- the index
+
+# Changes whenever substitute_text or kind_payload read products differently: an index
+# written by another version is read whole again (only texts that really changed are
+# embedded again, by their hashes).
+TEXT_VERSION = "2"
+
 
 def substitute_text(p: ProductInfo) -> str:
     """What a product is, for comparing products: name, brand, kind, description and
@@ -233,7 +239,7 @@ def build_index(uow: UnitOfWork, embedder=None, progress: Callable[[int], None] 
     started = utcnow()
     with uow:
         ids = uow.catalog.product_ids()
-        if full or vectors.watermark is None:
+        if full or vectors.watermark is None or vectors.text_version != TEXT_VERSION:
             todo = ids
         else:
             todo = uow.catalog.changed_product_ids(vectors.watermark - WATERMARK_SLACK) | (ids - set(vectors.payload))
@@ -245,7 +251,8 @@ def build_index(uow: UnitOfWork, embedder=None, progress: Callable[[int], None] 
     if on_total is not None:
         on_total(sum(1 for pid, t in texts.items() if vectors.hashes.get(pid) != content_hash(t)))
     embedded = vectors.update(texts, embedder, progress, remove=removed,
-                              payload={p.id: kind_payload(p) for p in products}, watermark=started)
+                              payload={p.id: kind_payload(p) for p in products}, watermark=started,
+                              text_version=TEXT_VERSION)
     _install(uow.url, vectors)
     return IndexReport(embedded, len(removed), len(vectors))
 
@@ -283,7 +290,7 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
                 log.warning("no substitutes index yet for %s: run `python -m catalog index`", uow.url)
                 index = None
             else:
-                build_index(uow)  # first use of a small catalog: seconds, not worth a separate step
+                build_index(UnitOfWork(uow.url))  # first use of a small catalog: seconds, not worth a separate step
                 index = load_index(uow.url)
         kind = kind_of(product.title, product.brand, product.category, product.attributes)
         if index is not None:
@@ -295,7 +302,7 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
         # handful of round trips whatever the catalog size.
         stock = uow.catalog.sellable_variants([pid, *(h for h, _ in hits)])
         own = stock.pop(pid, [])
-        exact = next((v for v in own if v.sku.upper() == sku.strip().upper()), None)
+        exact = next((v for v in own if sku_key(v.sku) == sku_key(sku)), None)
         original, asked = _original(product, kind, own, exact, color, size)
         results = _other_supplier(uow, product, original, asked)
         if neighbours is not None:
@@ -328,13 +335,11 @@ def _other_supplier(uow: UnitOfWork, product: ProductInfo, original: Original,
     if not out_of_stock:
         return []
     offers = uow.catalog.offers_by_sku([v.sku for v in out_of_stock])
-    # Only a supplier known to have it now: a suggestion is something the shopper can get now.
     found = [(o, v) for v in out_of_stock
-             if (o := best_other_supplier([x for x in offers.get(v.sku, []) if x.supplier_qty])) is not None]
+             if (o := best_other_supplier(offers.get(v.sku, []), stock_known=True)) is not None]
     if not found:
         return []
-    o, v = min(found, key=lambda pair: (pair[0].lead_time_days if pair[0].lead_time_days is not None else 10**6,
-                                        pair[0].price or pair[1].price))
+    o, v = min(found, key=lambda pair: shipping_preference(pair[0], pair[1].price))
     price = o.price if o.price is not None else v.price
     reason = Reason(available=o.supplier_qty or 0, same_item=True, supplier=o.supplier,
                     ships_in_days=o.lead_time_days, supplier_qty=o.supplier_qty,
@@ -440,7 +445,7 @@ def feedback_summary(uow: UnitOfWork, sku: str | None = None) -> list[FeedbackSt
     query = (select(SubstituteFeedback.sku, SubstituteFeedback.substitute_sku, accepted, func.count())
              .group_by(SubstituteFeedback.sku, SubstituteFeedback.substitute_sku))
     if sku:
-        query = query.where(func.upper(SubstituteFeedback.sku) == sku.strip().upper())
+        query = query.where(func.upper(SubstituteFeedback.sku) == sku_key(sku))
     with uow:
         rows = uow.session.execute(query).all()
     stats = [FeedbackStats(a, b, int(acc or 0), int(total) - int(acc or 0)) for a, b, acc, total in rows]

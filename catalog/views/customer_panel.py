@@ -13,6 +13,8 @@ from sqlalchemy import select
 from catalog.db.orm import ChannelIdentity, Customer, Order, OrderLine, Variant
 from catalog.domain.access import normalise_order_number
 from catalog.domain.ledger import cents
+from catalog.domain.products import sku_key
+from catalog.domain.statuses import OrderLineStatus, OrderStatus
 from catalog.domain.stock import StockOutlook, VariantStock, outlook_for
 from catalog.services.alerts import Subscription, list_subscriptions
 from catalog.services.reservations import ReservationView, list_reservations
@@ -26,14 +28,14 @@ MAX_ORDERS = 20
 class OrderLineRow:
     sku: str
     quantity: int
-    status: str
+    status: OrderLineStatus
     unit_price: Decimal
 
 
 @dataclass(frozen=True)
 class OrderRow:
     number: str
-    status: str
+    status: OrderStatus
     currency: str
     placed_at: dt.datetime
     total: Decimal
@@ -98,15 +100,15 @@ def _orders(uow: UnitOfWork, order_ids: list[int], mentioned: int | None, custom
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for line, sku in uow.session.execute(select(OrderLine, Variant.sku).join(Variant, OrderLine.variant_id == Variant.id)
                                          .where(OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)):
-        lines[line.order_id].append(OrderLineRow(sku, line.quantity, line.status, line.unit_price))
+        lines[line.order_id].append(OrderLineRow(sku, line.quantity, OrderLineStatus(line.status), line.unit_price))
         totals[line.order_id] += cents(line.unit_price * line.quantity)
-    return [OrderRow(orders[i].number, orders[i].status, orders[i].currency, orders[i].placed_at, totals[i],
+    return [OrderRow(orders[i].number, OrderStatus(orders[i].status), orders[i].currency, orders[i].placed_at, totals[i],
                      tuple(lines[i]), i == mentioned and orders[i].customer_id != customer_id)
             for i in order_ids if i in orders]
 
 
 def _products(uow: UnitOfWork, skus: list[str], today: dt.date, low_threshold: int) -> list[ProductStock]:
-    keys = [s.strip().upper()[:64] for s in skus if s and s.strip()]
+    keys = [key for key in map(sku_key, skus) if key]
     if not keys:
         return []
     found = dict(uow.session.execute(select(Variant.sku_key, Variant.product_id).where(Variant.sku_key.in_(keys))).all())

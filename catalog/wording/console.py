@@ -78,6 +78,9 @@ def waited(since: dt.datetime, now: dt.datetime) -> str:
     return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
 
 
+UNKNOWN_CHANNEL = "unknown"
+
+
 def customer_label(name: str, email: str | None, customer_id: int | None, sender_id: str) -> str:
     return name or email or (f"customer #{customer_id}" if customer_id else sender_id)
 
@@ -87,6 +90,8 @@ def ticket_summary(reason: str, payload: dict) -> str:
     if reason == TicketReason.REFUND_APPROVAL:
         return (f"Refund of {payload.get('amount', '?')} {payload.get('currency', '')} for order "
                 f"{payload.get('order_number', '?')}").strip()
+    if payload.get("taken_over_again"):
+        return "taken over again by staff"
     return str(payload.get("note") or "").replace("\n", " / ")[:300]
 
 
@@ -102,3 +107,22 @@ def handed_back(staff: str) -> str:
 
 PAUSED = "assistant paused"
 RESUMED = "assistant resumed"
+
+
+# --------------------------------------------------------------------------- the customer's side and stock
+
+ANY_VARIANT = "any variant"
+NO_VARIANT = "-"
+
+
+def identity(channel: str, external_id: str, unreachable: bool) -> str:
+    return f"{channel}: {external_id}" + (" (unreachable)" if unreachable else "")
+
+
+def stock_state(available: int) -> str:
+    return "out of stock" if available <= 0 else "low"
+
+
+def outlook_label(outlook: str) -> str:
+    """"incoming", "lead time", ... for a variant in the stock panel."""
+    return str(outlook).replace("_", " ")

@@ -31,4 +31,3 @@ def handoff_opened(ticket_id: int) -> str:
 
 HANDOFF_FAILED = ("I'm sorry, I couldn't reach our team's queue just now. Please email support or try again in a "
                   "few minutes - your messages here are kept.")
-ANYTHING_ELSE = "Anything else I can check for you?"

@@ -56,8 +56,8 @@ def reserved(quantity: int, view: ReservationView) -> str:
 
 def result_text(result: ReservationResult) -> str:
     """What to tell the shopper about any outcome of the reservations service."""
-    o = result.outcome
-    if o is Outcome.BAD_QUANTITY and result.problem is not None:
+    o, view = result.outcome, result.reservation
+    if o is Outcome.BAD_QUANTITY:
         return _QUANTITY[result.problem]
     if o is Outcome.UNKNOWN_ITEM:
         return "I couldn't find that item."
@@ -79,14 +79,15 @@ def result_text(result: ReservationResult) -> str:
         return "I couldn't find that reservation of yours."
     if o is Outcome.CAN_RESERVE:
         return "Please confirm."
-    view = result.reservation
-    if o is Outcome.CANCELLED or view is None:
+    if o is Outcome.CANCELLED:
         return "Your reservation is cancelled."
     if o is Outcome.ALREADY_RESERVED:
         return f"Already reserved: {place(view)}."
     if o is Outcome.CHANGED:
         return f"Changed to {view.quantity}: {place(view)}."
-    return f"Reserved: {place(view)}."
+    if o is Outcome.RESERVED:
+        return f"Reserved: {place(view)}."
+    raise ValueError(f"no words for {o}")
 
 
 def _instead(alternatives: Alternatives | None) -> str:

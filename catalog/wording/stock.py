@@ -7,6 +7,7 @@ Every restock situation (catalog.domain.stock.Outlook) is worded here and nowher
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -166,7 +167,20 @@ def _list_labels(answers, limit: int = 6) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-# --------------------------------------------------------------------------- the shop's product page
+# --------------------------------------------------------------------------- the shop's pages
+
+STANDARD_VARIANT = "Standard"  # a variant with neither colour nor size
+
+
+def listing_price(price: Decimal | None, currency: str, varies: bool) -> str:
+    """A product's price in a list: "from $19.99" when its variants differ."""
+    return ("from " if varies else "") + money(price, currency)
+
+
+def ask_about(sku: str) -> str:
+    """What the product page's "Ask our assistant" button asks."""
+    return f"Is {sku} in stock?"
+
 
 def restock_line(o: StockOutlook, today: dt.date) -> str:
     """The shop's line under a variant that is out: when it comes back, in a few words."""

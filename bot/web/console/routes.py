@@ -28,12 +28,13 @@ from bot.rasa_api import RasaApi, RasaError
 from bot.web.console.replies import DeliveryError, send_reply
 from bot.web.console.transcript import mentioned_skus, transcript
 from bot.web.settings import WebSettings
-from catalog.clock import utcnow
+from catalog.clock import today, utcnow
 from catalog.config import low_stock_threshold
+from catalog.domain.products import sku_key
 from catalog.domain.staff import MAX_PASSWORD
 from catalog.domain.statuses import MessageKind, TicketStatus
 from catalog.services import handoff, staff as accounts
-from catalog.services.refunds import decide_refund as decide
+from catalog.services.refunds import NotARefundTicket, decide_refund as decide
 from catalog.services.staff import SignIn, StaffContext
 from catalog.uow import UnitOfWork
 from catalog.views import customer_panel, stock_panel, tickets
@@ -170,7 +171,8 @@ def _iso(value: dt.datetime | None) -> str | None:
 def ticket_json(t: tickets.TicketView, now: dt.datetime) -> dict[str, Any]:
     """A ticket as the queue and the pages show it."""
     return {
-        "id": t.id, "conversation_id": t.conversation_id, "channel": t.channel or "unknown", "sender_id": t.sender_id,
+        "id": t.id, "conversation_id": t.conversation_id, "channel": t.channel or says.UNKNOWN_CHANNEL,
+        "sender_id": t.sender_id,
         "customer_id": t.customer_id,
         "customer": says.customer_label(t.customer_name, t.customer_email, t.customer_id, t.sender_id),
         "reason": t.reason, "reason_label": says.REASON_LABELS.get(t.reason, str(t.reason)), "status": t.status,
@@ -190,7 +192,7 @@ def refund_json(r: tickets.PendingRefund, now: dt.datetime) -> dict[str, Any]:
 def panel_json(panel: stock_panel.StockPanel) -> dict[str, Any]:
     return {"threshold": panel.threshold, "total": panel.total, "shown": len(panel.items), "items": [
         {"sku": i.sku, "product": i.product, "color": i.color, "size": i.size, "available": i.available,
-         "on_hand": i.on_hand, "waiting_customers": i.waiting_customers, "reservations": i.reservations,
+         "state": says.stock_state(i.available), "on_hand": i.on_hand, "waiting_customers": i.waiting_customers, "reservations": i.reservations,
          "reserved_units": i.reserved_units, "alerts": i.alerts,
          "purchase_orders": [{"reference": o.reference, "supplier": o.supplier,
                               "eta": o.eta.isoformat() if o.eta else None, "quantity": o.still_to_arrive}
@@ -198,10 +200,11 @@ def panel_json(panel: stock_panel.StockPanel) -> dict[str, Any]:
         for i in panel.items]}
 
 
-def customer_json(p: customer_panel.CustomerPanel) -> dict[str, Any]:
+def customer_json(p: customer_panel.CustomerPanel, mentioned: list[str]) -> dict[str, Any]:
+    """The customer's side of the conversation page; `mentioned`: the SKUs the chat was about."""
     return {
         "customer_id": p.customer_id, "name": p.name, "email": p.email,
-        "identities": [f"{c}: {e}" + (" (unreachable)" if u else "") for c, e, u in p.identities],
+        "identities": [says.identity(c, e, u) for c, e, u in p.identities],
         "orders": [{"number": o.number, "status": o.status, "currency": o.currency,
                     "placed_at": o.placed_at.strftime("%Y-%m-%d"), "total": str(o.total),
                     "mentioned_only": o.mentioned_only,
@@ -210,11 +213,11 @@ def customer_json(p: customer_panel.CustomerPanel) -> dict[str, Any]:
         "reservations": [{"id": r.id, "sku": r.sku, "kind": r.kind, "quantity": r.quantity,
                           "allocated": r.quantity_allocated, "status": r.status,
                           "eta": r.expected.isoformat() if r.expected else None} for r in p.reservations],
-        "alerts": [{"id": a.id, "product": a.product_title, "sku": a.sku or "any variant", "channel": a.channel,
+        "alerts": [{"id": a.id, "product": a.product_title, "sku": a.sku or says.ANY_VARIANT, "channel": a.channel,
                     "since": a.created_at.strftime("%Y-%m-%d")} for a in p.alerts],
         "products": [{"id": prod.id, "title": prod.title, "variants": [
-            {"sku": v.sku, "label": variant_label(v.color, v.size) or "-", "available": v.available,
-             "outlook": o.outlook.value.replace("_", " "),
+            {"sku": v.sku, "label": variant_label(v.color, v.size) or says.NO_VARIANT, "available": v.available,
+             "outlook": says.outlook_label(o.outlook.value), "mentioned": sku_key(v.sku) in mentioned,
              "incoming": [{"quantity": line.quantity, "eta": line.eta.isoformat() if line.eta else None,
                            "supplier": line.supplier} for line in sorted(v.incoming, key=lambda x: x.eta or dt.date.max)]}
             for v, o in prod.variants]} for prod in p.products],
@@ -315,17 +318,17 @@ async def conversation_page(request: Request, ticket_id: int, staff: StaffContex
         rasa_error = says.TRANSCRIPT_UNAVAILABLE.format(reason=exc)
     slots = tracker.get("slots") or {}
     order_number = slots.get("order_id") if isinstance(slots.get("order_id"), str) else None
+    skus = mentioned_skus(tracker)
     panel = await run_in_threadpool(customer_panel.customer_panel, _uow(), ticket.customer_id, ticket.channel,
-                                    ticket.sender_id, mentioned_skus(tracker), order_number, dt.date.today(),
-                                    low_stock_threshold())
+                                    ticket.sender_id, skus, order_number, today(), low_stock_threshold())
     related = await run_in_threadpool(tickets.conversation_tickets, _uow(), ticket.conversation_id)
     holder = next((t.assigned_to for t in related if t.status == TicketStatus.OPEN and t.assigned_to), None)
     now = utcnow()
     return _render(
         "conversation.html", ticket=ticket_json(ticket, now), ticket_payload=ticket.payload,
         messages=transcript(tracker), paused=bool(tracker.get("paused")),
-        channel=tracker.get("latest_input_channel") or ticket.channel, rasa_error=rasa_error,
-        panel=customer_json(panel), related=[ticket_json(t, now) for t in related], holder=holder,
+        channel=tracker.get("latest_input_channel") or ticket.channel or says.UNKNOWN_CHANNEL, rasa_error=rasa_error,
+        panel=customer_json(panel, skus), related=[ticket_json(t, now) for t in related], holder=holder,
         reply_key=secrets.token_urlsafe(16), **_base(staff, "queue", request))
 
 
@@ -414,7 +417,7 @@ async def decide_refund(request: Request, ticket_id: int, decision: str = Form("
     url = f"/console/tickets/{ticket_id}" if back == "ticket" else "/console/refunds"
     try:
         outcome = await run_in_threadpool(decide, _uow(), ticket_id, decision == "approve", staff.username)
-    except LookupError:
+    except NotARefundTicket:
         raise HTTPException(404, says.no_refund_ticket(ticket_id)) from None
     if not outcome.decided_now:
         return _back(url, done="already_decided")

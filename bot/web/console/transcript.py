@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from catalog.domain.products import sku_key
 from catalog.search.text import sku_candidates
 from catalog.wording import console as says
 
@@ -70,7 +71,7 @@ def mentioned_skus(tracker: dict[str, Any]) -> list[str]:
     found.extend(str(slots[s]) for s in SKU_SLOTS if isinstance(slots.get(s), str))
     seen: dict[str, None] = {}
     for sku in reversed(found):  # most recent first
-        key = sku.strip().upper()[:64]
+        key = sku_key(sku)
         if key:
             seen.setdefault(key, None)
     return list(seen)[:50]
