@@ -1,4 +1,5 @@
-"""The merchant's policy file: answers to "what's your refund policy?" and money settings.
+"""The merchant's policy file: answers to "what's your refund policy?", money settings and
+what the merchant steers (higher-margin substitutes first, "goes with" suggestions).
 
 Read lazily and re-read when the file changes, so a merchant's edit shows up in the
 next answer without restarting anything. A broken file never breaks the chat: the
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 STORE_CREDIT_BONUS_PERCENT = Decimal("10")  # store credit is worth this much more than a refund
 REFUND_APPROVAL_THRESHOLD = Decimal("200")  # refunds above this wait for a person
 RESTOCK_HOLD_HOURS = Decimal("4")  # an alerted customer's unit is held this long
+PREFER_HIGHER_MARGIN = False  # substitutes in the order that suits the shopper, not the margin
+# How much worse (in substitute score, about a tenth of a product's similarity) a
+# higher-margin substitute may be and still go first; 0: only among equal scores.
+MARGIN_TOLERANCE = 0.05
+GOES_WITH_SUGGESTIONS = 2  # "goes with" items shown after a reservation; 0 turns them off
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class Policies:
     store_credit_bonus_percent: Decimal = STORE_CREDIT_BONUS_PERCENT
     refund_approval_threshold: Decimal = REFUND_APPROVAL_THRESHOLD
     restock_hold_hours: Decimal = RESTOCK_HOLD_HOURS
+    prefer_higher_margin_substitutes: bool = PREFER_HIGHER_MARGIN
+    margin_preference_tolerance: float = MARGIN_TOLERANCE
+    goes_with_suggestions: int = GOES_WITH_SUGGESTIONS
 
     def find(self, topic: str | None, text: str = "") -> PolicyTopic | None:
         """The topic the NLU named, else the one whose keywords the message uses most."""
@@ -73,7 +82,26 @@ def _parse(data: dict) -> Policies:
         store_credit_bonus_percent=Decimal(str(data.get("store_credit_bonus_percent", STORE_CREDIT_BONUS_PERCENT))),
         refund_approval_threshold=Decimal(str(data.get("refund_approval_threshold", REFUND_APPROVAL_THRESHOLD))),
         restock_hold_hours=Decimal(str(data.get("restock_hold_hours", RESTOCK_HOLD_HOURS))),
+        prefer_higher_margin_substitutes=_flag(data, "prefer_higher_margin_substitutes", PREFER_HIGHER_MARGIN),
+        margin_preference_tolerance=_number(data, "margin_preference_tolerance", MARGIN_TOLERANCE),
+        goes_with_suggestions=int(_number(data, "goes_with_suggestions", GOES_WITH_SUGGESTIONS)),
     )
+
+
+def _flag(data: dict, key: str, default: bool) -> bool:
+    """A yes/no setting; anything else makes the file invalid (a typo must not quietly
+    turn a merchant's choice around)."""
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _number(data: dict, key: str, default: float) -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{key} must be a number >= 0, got {value!r}")
+    return float(value)
 
 
 class PolicyStore:
@@ -123,3 +151,22 @@ def restock_hold(store: PolicyStore | None = None) -> dt.timedelta:
     """How long an alerted customer's unit is held: `restock_hold_hours` in the policy file."""
     policies = (store or shared_store()).get()
     return dt.timedelta(hours=float(policies.restock_hold_hours if policies else RESTOCK_HOLD_HOURS))
+
+
+@dataclass(frozen=True)
+class SteeringSettings:
+    """What the merchant steers in suggestions (policy file)."""
+
+    prefer_higher_margin: bool = PREFER_HIGHER_MARGIN
+    margin_tolerance: float = MARGIN_TOLERANCE
+    goes_with: int = GOES_WITH_SUGGESTIONS
+
+
+def steering_settings(store: PolicyStore | None = None) -> SteeringSettings:
+    """`prefer_higher_margin_substitutes`, `margin_preference_tolerance` and
+    `goes_with_suggestions` from the policy file (the defaults while it is unreadable)."""
+    policies = (store or shared_store()).get()
+    if policies is None:
+        return SteeringSettings()
+    return SteeringSettings(policies.prefer_higher_margin_substitutes, policies.margin_preference_tolerance,
+                            policies.goes_with_suggestions)

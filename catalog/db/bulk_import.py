@@ -69,7 +69,7 @@ def upsert_batch(session: Session, rows: Sequence[CatalogRow], location_id: int,
 def _ensure_suppliers(session: Session, rows: Sequence[CatalogRow]) -> dict[str, int]:
     wanted: dict[str, int | None] = {}
     for r in rows:
-        name = r.supplier or (UNSPECIFIED_SUPPLIER if r.incoming_qty else None)
+        name = r.supplier or (UNSPECIFIED_SUPPLIER if r.incoming_qty or r.supplier_cost is not None else None)
         if name and (name not in wanted or wanted[name] is None):
             wanted[name] = r.supplier_lead_time_days if r.supplier else None
     if not wanted:
@@ -175,30 +175,52 @@ def _upsert_stock(
 def _upsert_primary_offers(
     session: Session, rows: Sequence[CatalogRow], variant_ids: dict[str, int], supplier_ids: dict[str, int]
 ) -> None:
+    """The row's supplier becomes the variant's usual one, at the row's lead time and unit
+    cost. A cost without a supplier is the cost of whichever supplier is usual now, or of
+    an "Unspecified supplier" when the variant has no offer at all (a primary offer with
+    no lead time and unknown stock, which changes no stock answer), so a feed with costs
+    and no supplier names still gives margins. A variant with only other suppliers' offers
+    keeps them as they are: whose cost it is cannot be told."""
     with_supplier = [r for r in rows if r.supplier]
-    if not with_supplier:
+    cost_only = [r for r in rows if not r.supplier and r.supplier_cost is not None]
+    if not with_supplier and not cost_only:
         return
-    vids = [variant_ids[r.sku.upper()] for r in with_supplier]
-    existing = {
-        (vid, sid): oid
-        for oid, vid, sid in session.execute(
-            select(SupplierOffer.id, SupplierOffer.variant_id, SupplierOffer.supplier_id).where(SupplierOffer.variant_id.in_(vids))
-        )
-    }
+    vids = [variant_ids[r.sku.upper()] for r in with_supplier + cost_only]
+    existing: dict[tuple[int, int], int] = {}
+    primary: dict[int, int] = {}
+    offered: set[int] = set()
+    for oid, vid, sid, is_primary in session.execute(
+        select(SupplierOffer.id, SupplierOffer.variant_id, SupplierOffer.supplier_id, SupplierOffer.is_primary)
+        .where(SupplierOffer.variant_id.in_(vids))
+    ):
+        existing[(vid, sid)] = oid
+        offered.add(vid)
+        if is_primary:
+            primary[vid] = oid
     # The row's supplier is the usual one: demote any other primary offer first.
-    session.execute(update(SupplierOffer).where(SupplierOffer.variant_id.in_(vids)).values(is_primary=False))
-    new, changed = [], []
+    demote = [variant_ids[r.sku.upper()] for r in with_supplier]
+    if demote:
+        session.execute(update(SupplierOffer).where(SupplierOffer.variant_id.in_(demote)).values(is_primary=False))
+    new, changed, costs = [], [], []
     for r in with_supplier:
         vid, sid = variant_ids[r.sku.upper()], supplier_ids[r.supplier]
-        values = dict(lead_time_days=r.supplier_lead_time_days, is_primary=True)
+        values = dict(lead_time_days=r.supplier_lead_time_days, unit_cost=r.supplier_cost, is_primary=True)
         if (vid, sid) in existing:
             changed.append(dict(values, id=existing[(vid, sid)]))
         else:
             new.append(dict(values, variant_id=vid, supplier_id=sid, currency=r.currency))
+    for r in cost_only:
+        vid = variant_ids[r.sku.upper()]
+        if vid in primary:
+            costs.append(dict(id=primary[vid], unit_cost=r.supplier_cost))
+        elif vid not in offered:
+            new.append(dict(variant_id=vid, supplier_id=supplier_ids[UNSPECIFIED_SUPPLIER], currency=r.currency,
+                            lead_time_days=None, unit_cost=r.supplier_cost, is_primary=True))
     if new:
         session.execute(insert(SupplierOffer), new)
-    if changed:
-        session.execute(update(SupplierOffer), changed)
+    for batch in (changed, costs):  # one statement per set of columns
+        if batch:
+            session.execute(update(SupplierOffer), batch)
 
 
 def _sync_incoming(

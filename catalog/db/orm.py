@@ -143,8 +143,11 @@ class StockLevel(Base):
 class SupplierOffer(Base):
     """What a supplier asks for a variant and how fast it can deliver.
 
-    `supplier_qty` is what the supplier says it can ship now (None = unknown,
-    0 = the supplier is out too). The primary offer is the merchant's usual source.
+    `price` is what a shopper pays when this supplier ships the item; `unit_cost` is what
+    the merchant pays the supplier per unit (in `currency`), the base of the margin a
+    merchant may steer substitutes by (None = unknown). `supplier_qty` is what the
+    supplier says it can ship now (None = unknown, 0 = the supplier is out too). The
+    primary offer is the merchant's usual source.
     """
 
     __tablename__ = "supplier_offers"
@@ -153,6 +156,7 @@ class SupplierOffer(Base):
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id", ondelete="CASCADE"), index=True)
     supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
     price: Mapped[Decimal | None] = mapped_column(Money)
+    unit_cost: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     lead_time_days: Mapped[int | None] = mapped_column(Integer)
     supplier_qty: Mapped[int | None] = mapped_column(Integer)

@@ -4,15 +4,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, and_, cast, distinct, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from catalog.db.orm import Product, Supplier, SupplierOffer, Variant
+from catalog.db.orm import OrderLine, Product, Supplier, SupplierOffer, Variant
 from catalog.clock import utcnow
 from catalog.db.promises import PromiseRepository
 from catalog.domain.products import VARIANT_KEYS, ProductInfo, sku_key
 from catalog.domain.reservations import OpenLine, earliest_eta
+from catalog.domain.statuses import OrderLineStatus
 from catalog.domain.stock import IncomingLine, Offer, VariantStock
 from catalog.domain.substitutes import VariantOption
 
@@ -140,6 +142,51 @@ class CatalogRepository:
     def offers_by_sku(self, skus: Sequence[str]) -> dict[str, list[Offer]]:
         """Supplier offers per sku (the usual supplier's first)."""
         return self._offers(Variant.sku.in_(list(skus)), by_sku=True) if skus else defaultdict(list)
+
+    def unit_costs(self, skus: Sequence[str]) -> dict[str, tuple[Decimal, str]]:
+        """{sku: (unit cost, currency)}: what the merchant pays per unit, from the usual
+        supplier's offer, else the cheapest offer with a cost (skus without one are left out)."""
+        if not skus:
+            return {}
+        out: dict[str, tuple[Decimal, str]] = {}
+        rows = self.session.execute(
+            select(Variant.sku, SupplierOffer.unit_cost, SupplierOffer.currency)
+            .join(Variant, SupplierOffer.variant_id == Variant.id)
+            .where(Variant.sku.in_(list(skus)), SupplierOffer.unit_cost.is_not(None))
+            .order_by(SupplierOffer.is_primary.desc(), SupplierOffer.unit_cost, SupplierOffer.id))
+        for sku, cost, currency in rows:
+            out.setdefault(sku, (cost, currency))
+        return out
+
+    def products_mentioning(self, word: str, limit: int, in_references: bool = False) -> list[tuple[int, str, str | None]]:
+        """(id, title, brand) of up to `limit` products whose title or variant attributes
+        contain `word` (any case, as a substring: the caller checks whole words). With
+        `in_references`, a title counts only if it also says what it is for ("for",
+        "compatible", "fits"): a brand's own products are not what a brand word looks for."""
+        pattern = f"%{word.lower().replace('%', '').replace('_', '')}%"
+        title = func.lower(Product.title).like(pattern)
+        if in_references:
+            title = and_(title, or_(*(func.lower(Product.title).like(f"%{m}%") for m in ("for ", "compatible", "fits"))))
+        attributes = Product.id.in_(select(Variant.product_id)
+                                    .where(func.lower(cast(Variant.attributes, String)).like(pattern)))
+        rows = self.session.execute(select(Product.id, Product.title, Product.brand)
+                                    .where(or_(title, attributes)).order_by(Product.id).limit(limit))
+        return [(pid, t, b) for pid, t, b in rows]
+
+    def bought_together(self, product_id: int, min_orders: int, limit: int = 50) -> dict[int, int]:
+        """{other product id: orders with both}: products ordered with this one (cancelled
+        lines left out) in at least `min_orders` orders, most often first."""
+        mine, other = aliased(OrderLine), aliased(OrderLine)
+        mine_v, other_v = aliased(Variant), aliased(Variant)
+        orders = func.count(distinct(other.order_id))
+        rows = self.session.execute(
+            select(other_v.product_id, orders)
+            .select_from(mine).join(mine_v, mine.variant_id == mine_v.id)
+            .join(other, other.order_id == mine.order_id).join(other_v, other.variant_id == other_v.id)
+            .where(mine_v.product_id == product_id, other_v.product_id != product_id,
+                   mine.status != OrderLineStatus.CANCELLED, other.status != OrderLineStatus.CANCELLED)
+            .group_by(other_v.product_id).having(orders >= min_orders).order_by(orders.desc()).limit(limit))
+        return {pid: int(n) for pid, n in rows}
 
     def _offers(self, where, by_sku: bool) -> dict:
         # An offer without its own lead time takes the supplier's usual one.

@@ -15,7 +15,7 @@ from typing import Any
 REQUIRED = ("sku", "title", "description", "category", "price", "on_hand")
 OPTIONAL = (
     "brand", "currency", "attributes", "image_url", "reserved", "safety_stock", "supplier",
-    "supplier_lead_time_days", "incoming_qty", "incoming_eta", "preorder_allowed",
+    "supplier_lead_time_days", "supplier_cost", "incoming_qty", "incoming_eta", "preorder_allowed",
     "backorder_allowed", "max_per_customer",
 )
 KNOWN = frozenset(REQUIRED + OPTIONAL)
@@ -53,6 +53,7 @@ class CatalogRow:
     safety_stock: int = 0
     supplier: str | None = None
     supplier_lead_time_days: int | None = None
+    supplier_cost: Decimal | None = None  # what the merchant pays the usual supplier per unit
     incoming_qty: int | None = None
     incoming_eta: dt.date | None = None
     preorder_allowed: bool = False
@@ -146,25 +147,31 @@ def parse_row(line: int, raw: dict[str, Any]) -> tuple[CatalogRow | None, list[R
         if not category:
             err("category", "category path has no names")
 
-    price = None
-    price_text = _text(cells.get("price"))
-    if "price" not in cells:
-        err("price", "column is missing")
-    elif not price_text:
-        err("price", "required value is empty")
-    else:
+    def money(column: str, required: bool = False) -> Decimal | None:
+        text = _text(cells.get(column))
+        if not text:
+            if required:
+                err(column, "column is missing" if column not in cells else "required value is empty")
+            return None
         try:
-            price = Decimal(price_text)
-            if not price.is_finite():
+            amount = Decimal(text)
+            if not amount.is_finite():
                 raise InvalidOperation
-            if price < 0:
-                err("price", f"must be >= 0, got {price_text}")
-            elif price > MAX_PRICE:
-                err("price", f"too large: {price_text}")
-            elif price != price.quantize(Decimal("0.0001")):
-                err("price", f"too many decimal places: {price_text}")
         except InvalidOperation:
-            err("price", f"expected a decimal number, got {_show(price_text)}")
+            err(column, f"expected a decimal number, got {_show(text)}")
+            return None
+        if amount < 0:
+            err(column, f"must be >= 0, got {text}")
+        elif amount > MAX_PRICE:
+            err(column, f"too large: {text}")
+        elif amount != amount.quantize(Decimal("0.0001")):
+            err(column, f"too many decimal places: {text}")
+        else:
+            return amount
+        return None
+
+    price = money("price", required=True)
+    cost = money("supplier_cost")
 
     on_hand = integer("on_hand", required=True)
     reserved = integer("reserved")
@@ -225,7 +232,7 @@ def parse_row(line: int, raw: dict[str, Any]) -> tuple[CatalogRow | None, list[R
         line=line, sku=sku, title=title, description=description, category=category,
         price=price, on_hand=on_hand, brand=brand, currency=currency, attributes=attributes,
         image_url=image_url, reserved=reserved or 0, safety_stock=safety or 0, supplier=supplier,
-        supplier_lead_time_days=lead, incoming_qty=incoming, incoming_eta=eta,
+        supplier_lead_time_days=lead, supplier_cost=cost, incoming_qty=incoming, incoming_eta=eta,
         preorder_allowed=preorder if preorder is not None else bool(incoming),
         backorder_allowed=bool(backorder), max_per_customer=cap,
     ), []

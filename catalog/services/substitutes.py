@@ -45,7 +45,9 @@ from catalog.domain.substitutes import (
     rank,
 )
 from catalog.domain.variants import matches
+from catalog.policy import SteeringSettings
 from catalog.search.semantic_index import SemanticIndex, content_hash
+from catalog.services.margins import higher_margin_first
 from catalog.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -269,13 +271,15 @@ class _LazyEmbedder:
 # --------------------------------------------------------------------------- finding
 
 def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = None, size: str | None = None,
-                     index: SubstituteIndex | None = None, embedder=None) -> list[Substitute]:
+                     index: SubstituteIndex | None = None, embedder=None,
+                     steering: SteeringSettings | None = None) -> list[Substitute]:
     """Ranked substitutes a shopper can buy now (or pre-order, marked so) for `sku`.
 
     `sku` names the variant the shopper wanted; its size counts as asked (fit is not
     negotiable) unless `size` is given, its colour as preferred. `color`/`size` given
     explicitly must be matched by every suggestion. The same item from another supplier
-    that can ship now comes first.
+    that can ship now comes first. Last, the merchant's margin preference (policy, or
+    `steering`) may reorder near-equals (catalog.services.margins).
     """
     k = max(1, k)
     if index is None:
@@ -307,7 +311,7 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
         results = _other_supplier(uow, product, original, asked)
         if neighbours is not None:
             results += _ranked(uow, neighbours, hits, stock, original, k)
-    return results[:k]
+        return higher_margin_first(uow, results[:k], steering)
 
 
 def _original(product: ProductInfo, kind: ProductKind, own: list[VariantOption], exact: VariantOption | None,
