@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -23,10 +24,14 @@ from catalog.clock import today
 from catalog.domain.reservations import MAX_UNITS_PER_REQUEST
 from catalog.domain.statuses import ReservationKind
 from catalog.search.resolver import Match
+from catalog.services.complements import goes_with
 from catalog.services.reservations import Outcome, quote, reserve
 from catalog.services.stock import product_variants
+from catalog.wording import complements
 from catalog.wording import preorders as says
 from catalog.wording.format import variant_label
+
+log = logging.getLogger(__name__)
 
 FORM_SLOTS = ("preorder_sku", "preorder_kind", "quantity", "preorder_confirmed")
 NOTHING = "none"  # preorder_kind when there is nothing to reserve (in stock, sold out, not allowed)
@@ -221,9 +226,22 @@ class ActionSubmitPreorder(CatalogAction):
                          idempotency_key=key)
         if result.outcome in (Outcome.RESERVED, Outcome.ALREADY_RESERVED) and result.reservation is not None:
             dispatcher.utter_message(text=says.reserved(quantity, result.reservation))
+            line = _goes_with_line(sku, tracker)
+            if line:
+                dispatcher.utter_message(text=line)  # a message of its own: an extra, not part of the promise
         else:
             dispatcher.utter_message(text=says.result_text(result))
         return reset
+
+
+def _goes_with_line(sku: str, tracker: Tracker) -> str | None:
+    """"Goes with your ...": what a shop shows once a purchase is settled. Best effort: the
+    reservation is made and said, so a failure here is logged, never an apology."""
+    try:
+        return complements.goes_with(goes_with(runtime.uow(), sku))
+    except Exception:
+        log.exception("goes-with suggestions failed for %s in conversation %s", sku, tracker.sender_id)
+        return None
 
 
 class ActionStopForm(Action):

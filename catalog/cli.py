@@ -1,5 +1,5 @@
 """`python -m catalog COMMAND`: migrate, import, seed, receive, set-eta, dispatch, expire-holds,
-index, substitutes, substitute-feedback."""
+index, substitutes, substitute-feedback, goes-with."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     fb = sub.add_parser("substitute-feedback", help="which suggested substitutes shoppers took or turned down")
     fb.add_argument("sku", nargs="?", help="only suggestions for this wanted sku")
     fb.add_argument("--json", action="store_true")
+    gw = sub.add_parser("goes-with", help="what the chat suggests with a SKU once it is reserved (in stock only)")
+    gw.add_argument("sku")
+    gw.add_argument("--k", type=int, default=5, help="how many (default 5)")
+    gw.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     url = args.database_url or database_url()
@@ -82,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return _substitutes(url, args.sku, args.k, args.color, args.size, args.json)
     if args.command == "substitute-feedback":
         return _substitute_feedback(url, args.sku, args.json)
+    if args.command == "goes-with":
+        return _goes_with(url, args.sku, args.k, args.json)
     return 1
 
 
@@ -157,6 +163,31 @@ def _substitute_feedback(url: str, sku: str | None, as_json: bool) -> int:
     print(f"{'wanted':<16} {'suggested':<16} {'taken':>6} {'declined':>8} {'rate':>6}")
     for s in stats:
         print(f"{s.sku:<16} {s.substitute_sku:<16} {s.accepted:>6} {s.rejected:>8} {s.acceptance_rate:>6.0%}")
+    return 0
+
+
+def _goes_with(url: str, sku: str, k: int, as_json: bool) -> int:
+    import json
+
+    from catalog.services.complements import UnknownItem, goes_with
+    from catalog.uow import UnitOfWork
+    from catalog.wording.complements import relation_text
+
+    try:
+        found = goes_with(UnitOfWork(url), sku, limit=k)
+    except UnknownItem:
+        print(f"error: no product has the sku {sku!r}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps([{"sku": c.sku, "product_id": c.product_id, "title": c.title, "brand": c.brand,
+                           "price": str(c.price), "currency": c.currency, "available": c.available,
+                           "why": relation_text(c)} for c in found.complements], ensure_ascii=False, indent=2))
+        return 0
+    if not found.complements:
+        print(f"nothing in stock goes with {sku}")
+        return 0
+    for i, c in enumerate(found.complements, 1):
+        print(f"{i}. {c.sku}  {c.title}  ({c.available} in stock)\n   {relation_text(c)}")
     return 0
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from sqlalchemy import String, and_, cast, distinct, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from catalog.db.orm import OrderLine, Product, Supplier, SupplierOffer, Variant
 from catalog.clock import utcnow
@@ -176,16 +176,14 @@ class CatalogRepository:
     def bought_together(self, product_id: int, min_orders: int, limit: int = 50) -> dict[int, int]:
         """{other product id: orders with both}: products ordered with this one (cancelled
         lines left out) in at least `min_orders` orders, most often first."""
-        mine, other = aliased(OrderLine), aliased(OrderLine)
-        mine_v, other_v = aliased(Variant), aliased(Variant)
-        orders = func.count(distinct(other.order_id))
+        live = OrderLine.status != OrderLineStatus.CANCELLED
+        with_it = (select(OrderLine.order_id).join(Variant, OrderLine.variant_id == Variant.id)
+                   .where(Variant.product_id == product_id, live))
+        orders = func.count(distinct(OrderLine.order_id))
         rows = self.session.execute(
-            select(other_v.product_id, orders)
-            .select_from(mine).join(mine_v, mine.variant_id == mine_v.id)
-            .join(other, other.order_id == mine.order_id).join(other_v, other.variant_id == other_v.id)
-            .where(mine_v.product_id == product_id, other_v.product_id != product_id,
-                   mine.status != OrderLineStatus.CANCELLED, other.status != OrderLineStatus.CANCELLED)
-            .group_by(other_v.product_id).having(orders >= min_orders).order_by(orders.desc()).limit(limit))
+            select(Variant.product_id, orders).join(Variant, OrderLine.variant_id == Variant.id)
+            .where(OrderLine.order_id.in_(with_it), Variant.product_id != product_id, live)
+            .group_by(Variant.product_id).having(orders >= min_orders).order_by(orders.desc()).limit(limit))
         return {pid: int(n) for pid, n in rows}
 
     def _offers(self, where, by_sku: bool) -> dict:

@@ -43,6 +43,6 @@ def minutes(span: dt.timedelta) -> str:
     return f"{n} minute{'s' if n != 1 else ''}"
 
 
-def listing(items: list[str]) -> str:
-    """"a, b or c"."""
-    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
+def listing(items: list[str], conjunction: str = "or") -> str:
+    """"a, b or c" ("a, b and c" with conjunction="and")."""
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1] if len(items) > 1 else "".join(items)
