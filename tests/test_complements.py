@@ -136,6 +136,15 @@ def test_goes_with_lists_the_accessories_never_a_substitute_nor_what_is_out(lant
         goes_with(UnitOfWork(lanterns), "NOPE-1")
 
 
+def test_an_accessory_imported_later_is_suggested_on_the_next_call(lanterns):
+    assert "DK-7" not in [c.sku for c in goes_with(UnitOfWork(lanterns), LANTERN, limit=10).complements]
+    row = {"sku": "DK-7", "title": "Desk Stand", "brand": "Dunmark", "category": "Outdoor > Lantern Parts",
+           "price": "19", "on_hand": "3", "description": "", "compatible_with": "Vantrel Ruxby 7, Vantrel Ruxby 5"}
+    assert not import_raw_rows(UnitOfWork(lanterns), [RawRow(2, row)], reference="later").errors
+    found = goes_with(UnitOfWork(lanterns), LANTERN, limit=10).complements
+    assert ("DK-7", Relation.NAMES_IT) in [(c.sku, c.relation) for c in found]  # by its compatible_with column
+
+
 def test_an_accessory_bought_gets_no_device_as_its_companion(lanterns):
     assert [c.sku for c in goes_with(UnitOfWork(lanterns), "GL-7", limit=10).complements] == []
 

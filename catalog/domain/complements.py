@@ -48,6 +48,8 @@ _ALTERNATIVES = re.compile(r"\s*(?:/|&|\+|\band\b|\bor\b)\s*", re.IGNORECASE)
 # Attributes that name what a product fits (an importer keeps extra columns as attributes).
 REFERENCE_KEYS = frozenset({"compatible_with", "compatible with", "compatibility", "compatible", "compatible_models",
                             "fits", "fits_models", "works_with", "works with", "for"})
+# Enough of each REFERENCE_KEYS key to find the attributes that may hold one in a database.
+REFERENCE_KEY_FRAGMENTS = ("compat", "fits", "works", '"for"')
 _STOP = frozenset({"the", "a", "an", "your", "my", "all", "most", "any", "other", "of", "with", "in", "to", "by",
                    "and", "or", "use", "new", "model", "models", "series", "version", "edition", "gen",
                    "generation", "type", "size"})
@@ -88,6 +90,12 @@ def main_part(title: str) -> str:
 def name_words(title: str) -> set[str]:
     """The words a product's name is made of (what "no other brand uses" is counted on)."""
     return {t for t in tokens(main_part(title)) if not t.isdigit()}
+
+
+def brand_key(title: str, brand: str | None) -> str:
+    """Whose name a product's name is: its brand, else the first word of its title
+    (feeds often put the brand there: "ORVANA Ultrasonic Humidifier")."""
+    return " ".join(tokens(brand)) or next(iter(tokens(title)), "")
 
 
 def references(title: str, attributes: dict | None) -> list[list[str]]:
