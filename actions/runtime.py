@@ -39,6 +39,7 @@ def uow() -> UnitOfWork:
 def warm_up() -> None:
     """Load the model and the catalog now, and say loudly if the database needs migrating."""
     from catalog.services.schema import schema_is_current
+    from catalog.services.complements import read_names
     from catalog.services.substitutes import load_index
 
     try:
@@ -56,3 +57,7 @@ def warm_up() -> None:
         log.info("substitutes index: %d products", len(load_index(database_url())))
     except Exception:
         log.exception("could not load the substitutes index; it is read again on the first question")
+    try:
+        log.info("goes-with names: %d words", read_names(uow()))
+    except Exception:
+        log.exception("could not read the catalog's names for goes-with; they are read on the first reservation")

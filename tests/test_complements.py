@@ -19,7 +19,7 @@ from catalog.db.orm import Customer, Order, OrderLine, Variant
 from catalog.domain.complements import Item, Relation, identity, references, refers_to, relation, tokens
 from catalog.importing.reader import RawRow
 from catalog.policy import shared_store
-from catalog.services.complements import UnknownItem, goes_with
+from catalog.services.complements import UnknownItem, goes_with, read_names
 from catalog.services.importing import import_raw_rows
 from catalog.uow import UnitOfWork
 from catalog.wording import complements as says
@@ -137,6 +137,7 @@ def test_goes_with_lists_the_accessories_never_a_substitute_nor_what_is_out(lant
 
 
 def test_an_accessory_imported_later_is_suggested_on_the_next_call(lanterns):
+    assert read_names(UnitOfWork(lanterns)) > 0  # read ahead, as the action server does at start
     assert "DK-7" not in [c.sku for c in goes_with(UnitOfWork(lanterns), LANTERN, limit=10).complements]
     row = {"sku": "DK-7", "title": "Desk Stand", "brand": "Dunmark", "category": "Outdoor > Lantern Parts",
            "price": "19", "on_hand": "3", "description": "", "compatible_with": "Vantrel Ruxby 7, Vantrel Ruxby 5"}
