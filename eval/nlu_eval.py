@@ -208,6 +208,36 @@ def load_heldout(path: Path):
     return [(r["text"], r["intent"]) for r in rows]
 
 
+def story_messages(text: str):
+    """(user text without entity markup, intent) of every user step of a test-stories file."""
+    import re
+
+    import yaml
+
+    markup = re.compile(r"\[([^\]]+)\]\([^)]+\)")
+    out = []
+    for story in (yaml.safe_load(text) or {}).get("stories", []):
+        for step in story.get("steps", []):
+            if "user" in step and "intent" in step:
+                out.append((markup.sub(r"\1", str(step["user"]).strip()), step["intent"]))
+    return out
+
+
+def swap_test(parser):
+    """The test stories' messages with every product name swapped for an unseen invented one:
+    every intent must still be right."""
+    from nlu.swap_names import swap
+
+    original = (REPO / "tests" / "test_stories.yml").read_text(encoding="utf-8")
+    result = {}
+    for name, text in (("original", original), ("swapped", swap(original))):
+        rows = story_messages(text)
+        preds = parser.parse_all([t for t, _ in rows])
+        wrong = [(t, i, p) for (t, i), (p, _) in zip(rows, preds) if p != i]
+        result[name] = {"n": len(rows), "correct": len(rows) - len(wrong), "wrong": wrong}
+    return result
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="models/", help="model file or directory (latest *.tar.gz is used)")
@@ -306,7 +336,7 @@ def main():
 
     heldout = None
     hpath = Path(args.heldout)
-    if hpath.exists():
+    if hpath.is_file():
         rows = load_heldout(hpath)
         preds = parser.parse_all([t for t, _ in rows])
         accepted = {i: [i] for _, i in rows}
@@ -322,6 +352,13 @@ def main():
                 for e in errs[:args.show_errors]:
                     print(f"  -- {k}: {e}")
 
+    swapped = swap_test(parser)
+    report["name_swap"] = swapped
+    for name, r in swapped.items():
+        print(f"\n=== test stories, {name} product names: {r['correct']}/{r['n']} intents right")
+        for t, i, p in r["wrong"]:
+            print(f"  {t!r}: expected {i}, got {p}")
+
     public_business = business_summary(all_pred_count, all_pred_correct)
     report["summary"] = {
         "public_accuracy": round(n_correct / n_total, 4),
@@ -330,6 +367,7 @@ def main():
         "clinc150_accuracy": report["sources"]["clinc150"]["accuracy"],
         "clinc150_oos_kept_out_of_business": report["sources"]["clinc150"]["oos_kept_out_of_business"],
         "heldout_accuracy": heldout["accuracy"] if heldout else None,
+        "name_swap_intents_right": f"{swapped['swapped']['correct']}/{swapped['swapped']['n']}",
         "heldout_business_precision": heldout["business"]["precision"] if heldout else None,
         "goals": {"public_accuracy": 0.92, "public_business_precision": 0.95,
                   "heldout_accuracy": 0.92, "heldout_business_precision": 0.95},
