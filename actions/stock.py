@@ -33,6 +33,10 @@ class ActionAnswerStock(CatalogAction):
         return "action_answer_stock"
 
     def act(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
+        return self.answer(dispatcher, tracker, asking_date=intent(tracker) == "ask_restock_date")
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, asking_date: bool) -> list[dict[str, Any]]:
+        """The stock answer; `asking_date`: the shopper asked when it comes back."""
         match, color, size, variant_sku = asked_about(tracker)
         if not isinstance(match, Match):
             return ask_which(dispatcher, match)
@@ -42,7 +46,7 @@ class ActionAnswerStock(CatalogAction):
             dispatcher.utter_message(text=no_records(display_name(match)))
             return []
         # The card (picture, price, stock badge) travels with the words, as one bot message.
-        dispatcher.utter_message(text=stock_reply(report, day, asking_date=intent(tracker) == "ask_restock_date"),
+        dispatcher.utter_message(text=stock_reply(report, day, asking_date=asking_date),
                                  json_message=product_card(report, day))
         return remember(match, color, size) + self._offer(dispatcher, tracker, report, color, size)
 

@@ -278,3 +278,41 @@ def test_a_colour_entity_that_is_part_of_the_name_is_ignored():
     assert "doesn't come in" not in messages[0]["text"]
     assert product_name(product.title, product.brand) in messages[0]["text"]
     assert slot(events, "color") is None
+
+
+def fallback_tracker(text: str, leaning: str, confidence: float, events: list[dict] | None = None) -> Tracker:
+    """A message the classifier was not sure of: `nlu_fallback`, with its best guess ranked."""
+    return Tracker(
+        sender_id="shopper-1", slots={},
+        latest_message={"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.7}, "entities": [],
+                        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.7},
+                                           {"name": leaning, "confidence": confidence},
+                                           {"name": "out_of_scope", "confidence": 0.1}]},
+        events=events or [], paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
+    )
+
+
+def test_unsure_stock_question_naming_a_catalog_product_gets_the_stock_answer():
+    from actions.fallback import ActionRecoverFallback
+
+    v = incoming_with_a_date()
+    messages, events = run(ActionRecoverFallback(), fallback_tracker(f"{v.name} | {v.stock.sku} when back??",
+                                                                     "ask_restock_date", 0.55))
+    assert messages[0]["text"].startswith(f"The {v.name} is out of stock right now. ")
+    assert f"around {day(v.outlook.restock_date, TODAY)}" in messages[0]["text"]
+    assert slot(events, "product_sku") == v.stock.sku
+
+
+def test_unsure_message_without_a_product_or_leaning_elsewhere_is_not_answered_as_stock():
+    from actions.fallback import ActionRecoverFallback
+
+    v = variants_by_outlook(Outlook.IN_STOCK)[0]
+    messages, events = run(ActionRecoverFallback(), fallback_tracker("qwzx vbnm plorf", "check_stock", 0.6))
+    assert [m.get("response") for m in messages] == ["utter_default"]
+    messages, _ = run(ActionRecoverFallback(), fallback_tracker(f"my {v.name} cost me my weekend", "out_of_scope", 0.6))
+    assert [m.get("response") for m in messages] == ["utter_default"]
+    # Not understood twice in a row: ask to rephrase instead of repeating the same words.
+    before = [{"event": "bot", "text": "Sorry...", "metadata": {"utter_action": "utter_default"}},
+              {"event": "action", "name": "action_listen"}, {"event": "user", "text": "qwzx"}]
+    messages, _ = run(ActionRecoverFallback(), fallback_tracker("qwzx", "check_stock", 0.6, before))
+    assert [m.get("response") for m in messages] == ["utter_ask_rephrase"]
