@@ -990,7 +990,7 @@ def _available(row: dict[str, str]) -> int:
 # --------------------------------------------------------------------------- demo store
 
 def build_demo_store(today: date, seed: int = 7) -> DemoStore:
-    """The demo store: ~1,400 rows over 26 categories, ~10% out of stock, suppliers,
+    """The demo store: ~1,350 rows over 27 categories, ~10% out of stock, suppliers,
     alternative-supplier offers, ~50 customers and ~120 recent orders, some waiting on
     out-of-stock items; ``kinds`` says what kind each sku is."""
     rng = random.Random(seed)
@@ -1010,8 +1010,9 @@ def build_demo_store(today: date, seed: int = 7) -> DemoStore:
 
 def _assign_states(rng: random.Random, models: list[_Model], rows: list[dict[str, str]]) -> dict[str, str]:
     """Exactly 10% of rows out of stock (40% with a purchase order, 30% restockable by
-    lead time, 30% with nothing planned), including one whole model per substitute
-    group, with two other models of that group kept fully in stock."""
+    lead time, 30% with nothing planned): one whole model per substitute group, with two
+    other models of that group kept fully in stock; other whole models up to about half
+    of it; single variants for the rest."""
     oos: list[str] = []
     protected: set[str] = set()
     for path, kind in _SUBSTITUTE_GROUPS:
