@@ -1,12 +1,13 @@
 #!/usr/bin/env python
 """How often the substitutes shown for an out-of-stock product are real substitutes.
 
-Labels come from the demo store's generator (catalog/demo_data.py): every product model
-is generated from a (category, product type) table row, and models of the same row are
-substitutes for each other. Models that share words, brand or category but come from a
+Labels come from the demo store's generator (catalog/demo_data.py, ``DemoStore.kinds``):
+every product model is generated from a (category, kind) table row, and models of the same
+row are substitutes for each other. Models that share words, brand or category but come from a
 different row are *confusable* non-substitutes: a Morning Ritual coffee grinder for a
 Morning Ritual coffee maker, Tempo running socks for Tempo running shoes, a
-single-serve coffee maker for a drip coffee maker. The labels live only here; the
+single-serve coffee maker for a drip coffee maker, a replacement jar for a blender, kids'
+running shoes for adult ones. The labels live only here; the
 ranking (catalog/domain/substitutes.py, catalog/services/substitutes.py) never sees them.
 
 Queries: every product whose variants are all unavailable, asked by its first SKU.
@@ -17,9 +18,10 @@ Reported, per query set:
   can buy precision with silence, so both are shown);
 - confusable: suggestions that came from a confusable group (should be 0).
 
-Two catalogs are measured: the demo store as generated, and the same store with the
-`type` attribute removed from every row, so "same kind" has to come from titles alone,
-as in a merchant catalog without that column.
+Two catalogs are measured: the demo store as generated (about one product in five has a
+`type` attribute), and the same store with the `type` attribute removed from every row, so
+"same kind" has to come from titles and the rest alone, as in a merchant catalog without
+that column.
 
 Usage: .venv/bin/python eval/substitutes_eval.py [--report reports/substitutes_eval.json]
 """
@@ -53,9 +55,9 @@ TODAY = dt.date(2026, 11, 27)
 
 
 def labels(today: dt.date) -> dict[str, tuple[str, str]]:
-    """sku -> the generator's (category, product type) group of its model."""
+    """sku -> the generator's (category, kind) group of its model (most rows carry no `type`)."""
     store = build_demo_store(today)
-    return {row["sku"]: (row["category"], json.loads(row["attributes"])["type"]) for row in store.rows}
+    return {row["sku"]: (row["category"], store.kinds[row["sku"]]) for row in store.rows}
 
 
 def _words(text: str) -> set[str]:

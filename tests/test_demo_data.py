@@ -3,8 +3,10 @@ catalog import format (../shared/spec/catalog-format.md) and contain the stockou
 situations the assistant is demoed on."""
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,13 +18,15 @@ from pathlib import Path
 import pytest
 
 from catalog.demo_data import (
-    COLUMNS, DemoStore, ExtraOffer, build_demo_store, generate_rows,
+    CATEGORIES, COLUMNS, DemoStore, ExtraOffer, build_demo_store, generate_rows,
 )
+from catalog.wording.format import product_name
 
 TODAY = date(2025, 3, 14)
 REQUIRED = ("sku", "title", "description", "category", "price", "on_hand")
 INT_COLUMNS = ("on_hand", "reserved", "safety_stock", "supplier_lead_time_days", "incoming_qty")
 REPO = Path(__file__).resolve().parents[1]
+CATALOG_DEV = REPO.parent / "shared" / "eval" / "catalog_dev" / "catalog.csv"
 
 
 @pytest.fixture(scope="module")
@@ -156,20 +160,126 @@ def test_edge_case_titles(store):
     assert any(sum(c.isdigit() for c in t) >= 6 for t in titles)
 
 
-def test_confusables_and_substitute_groups(store):
-    titles = " | ".join(r["title"] for r in store.rows)
-    for phrase in ("Coffee Maker", "Coffee Grinder", "Whole Bean Coffee", "Running Shoe",
-                   "Running Socks", "Phone Case", "Phone Charger", "Dog Food", "Dog Bed"):
-        assert phrase in titles
-    by_model = defaultdict(list)
+def _models(store: DemoStore) -> dict[tuple[str, str, str], list[dict[str, str]]]:
+    """(category, title, brand) -> the rows of that product model, as the importer groups them."""
+    models = defaultdict(list)
     for r in store.rows:
-        if json.loads(r["attributes"])["type"] in ("road running shoe", "drip coffee maker"):
-            by_model[(r["category"], r["title"], r["brand"])].append(r)
-    for category in ("Shoes > Running", "Kitchen > Coffee Machines"):
-        models = [rows for key, rows in by_model.items() if key[0] == category]
-        assert len({rows[0]["brand"] for rows in models}) >= 3
-        assert any(all(available(r) <= 0 for r in rows) for rows in models)
-        assert any(all(available(r) > 0 for r in rows) for rows in models)
+        models[(r["category"], r["title"], r["brand"])].append(r)
+    return models
+
+
+def _kinds() -> dict[tuple[str, str], object]:
+    return {(c.path, k.label): k for c in CATEGORIES for k in c.kinds}
+
+
+def _head_words(kind) -> set[str]:
+    """The last word of every noun titles use for a kind ("Trainers", "Running Shoes" -> trainers, shoes)."""
+    return {n.lower().split()[-1] for n in kind.nouns}
+
+
+def test_confusables_and_substitute_groups(store):
+    models = _models(store)
+    titles = " | ".join(title for _, title, _ in models)
+    for phrase in ("Coffee Maker", "Coffee Grinder", "Coffee Beans", "Running Shoe", "Running Socks",
+                   "Phone Case", "Charger", "Dog Food", "Dog Bed"):
+        assert phrase in titles
+    assert any(c == "Shoes > Running" and re.search(r"\b(kids|junior|youth)\b", t, re.IGNORECASE) for c, t, _ in models)
+    for category, kind in (("Shoes > Running", "road running shoe"), ("Kitchen > Coffee Machines", "drip coffee maker"),
+                           ("Kitchen > Blenders", "countertop blender"), ("Home > Air Care", "air purifier")):
+        group = [rows for (c, _, _), rows in models.items() if c == category and store.kinds[rows[0]["sku"]] == kind]
+        assert len({rows[0]["brand"] for rows in group}) >= 3
+        assert any(all(available(r) <= 0 for r in rows) for rows in group)
+        assert sum(all(available(r) > 0 for r in rows) for rows in group) >= 2
+    # Accessories and kids' versions sit in the category of what they go with.
+    kinds = _kinds()
+    accessories = {(c, k.accessory_of) for (c, _), k in kinds.items() if k.accessory_of}
+    assert len(accessories) >= 8 and all((c, device) in kinds for c, device in accessories)
+
+
+def test_titles_look_like_a_merchant_feed(store):
+    """Brand first, last or missing (sometimes in capitals), pipes and dashes with specs,
+    model numbers, pack sizes, titles without a word for the kind, and no `type` on most."""
+    models = _models(store)
+    kinds = _kinds()
+    n = len(models)
+
+    def share(test) -> float:
+        return sum(bool(test(c, t, b, rows)) for (c, t, b), rows in models.items()) / n
+
+    def brand_last(t: str, b: str) -> bool:
+        t, b = t.lower(), b.lower()
+        return t.endswith(b) or t.endswith(f"({b})")
+
+    assert share(lambda c, t, b, rows: " | " in t) >= 0.15
+    assert share(lambda c, t, b, rows: " - " in t or " – " in t) >= 0.15
+    assert share(lambda c, t, b, rows: brand_last(t, b)) >= 0.10
+    assert share(lambda c, t, b, rows: b.upper() != b and b.upper() in t) >= 0.10
+    assert share(lambda c, t, b, rows: b.lower() not in t.lower()) >= 0.05
+    assert share(lambda c, t, b, rows: re.search(r"\b[A-Z]{1,3}-?\d{1,4}[a-z0]*\b", t)) >= 0.10
+    assert share(lambda c, t, b, rows: re.search(r"\b(pack|pairs|set of|\d+ x \d+)\b", t, re.IGNORECASE)) >= 0.03
+
+    def without_noun(c: str, t: str, b: str, rows: list[dict[str, str]]) -> bool:
+        kind = kinds.get((c, store.kinds[rows[0]["sku"]]))
+        return kind is not None and not kind.accessory_of and not _head_words(kind) & set(re.findall(r"[a-z']+", t.lower()))
+
+    assert share(without_noun) >= 0.06
+    typed = [json.loads(rows[0]["attributes"]).get("type") for rows in models.values()]
+    assert 0.10 <= sum(t is not None for t in typed) / n <= 0.30
+    for rows in models.values():  # where a product keeps a type, it is its kind, on every variant
+        types = {json.loads(r["attributes"]).get("type") for r in rows}
+        assert len(types) == 1 and types <= {None, store.kinds[rows[0]["sku"]]}
+    for _, title, _ in models:
+        assert title == " ".join(title.split()) and "||" not in title.replace(" ", "") and not title.endswith("|")
+
+
+def test_one_kind_is_called_by_several_words(store):
+    """Synonyms across products: trainers / sneakers / running shoes, charger / power adapter / wall plug."""
+    kinds = _kinds()
+    used = defaultdict(set)
+    for (category, title, _), rows in _models(store).items():
+        kind = kinds.get((category, store.kinds[rows[0]["sku"]]))
+        if kind is not None:
+            used[(category, kind.label)] |= {noun for noun in kind.nouns if noun.lower() in title.lower()}
+    several = [key for key, kind in kinds.items() if len(kind.nouns) >= 2 and key in used]
+    assert sum(len(used[key]) >= 2 for key in several) / len(several) >= 0.8
+    assert len(used[("Shoes > Running", "road running shoe")] & {"Trainers", "Sneakers", "Road Runners"}) >= 2
+    assert len(used[("Electronics > Chargers", "USB-C charger")] & {"Power Adapter", "Power Brick", "Wall Plug"}) >= 1
+
+
+def test_accessories_name_the_device_they_fit(store):
+    kinds = _kinds()
+    models = _models(store)
+    device_brands = defaultdict(set)
+    for (category, _, brand), rows in models.items():
+        kind = kinds.get((category, store.kinds[rows[0]["sku"]]))
+        if kind is not None and not kind.accessory_of:
+            device_brands[category].add(brand.lower())
+    accessories = [(c, t) for (c, t, _), rows in models.items()
+                   if (c, store.kinds[rows[0]["sku"]]) in kinds and kinds[(c, store.kinds[rows[0]["sku"]])].accessory_of]
+    assert len(accessories) >= 15
+    for category, title in accessories:
+        assert any(b in title.lower() for b in device_brands[category]), title
+    assert sum(" for " in t or "Compatible with" in t for _, t in accessories) / len(accessories) >= 0.5
+
+
+def test_a_brand_written_anywhere_in_a_title_is_named_once(store):
+    """Brand-last and capitalised brands are not said twice ("Stridewell Trainers by Stridewell")."""
+    for _, title, brand in _models(store):
+        said = product_name(title, brand).lower().count(brand.lower())
+        assert said == max(1, title.lower().count(brand.lower())), title
+
+
+@pytest.mark.skipif(not CATALOG_DEV.exists(), reason="../shared/eval is not beside this checkout")
+def test_nothing_is_shared_with_the_evaluation_catalog(store):
+    """The demo store is what things get tuned on: it must not hold the held-out catalog's brands or titles."""
+    with CATALOG_DEV.open(encoding="utf-8") as fh:
+        dev = list(csv.DictReader(fh))
+    dev_brands = {r["brand"].strip().lower() for r in dev if r.get("brand", "").strip()}
+    dev_titles = " || ".join(r["title"].strip().lower() for r in dev)
+    brands = {r["brand"].strip().lower() for r in store.rows}
+    assert not brands & dev_brands
+    assert not [b for b in brands if re.search(rf"(?<!\w){re.escape(b)}(?!\w)", dev_titles)]
+    assert not {r["title"].strip().lower() for r in store.rows} & {t for t in dev_titles.split(" || ")}
 
 
 def test_extra_offers(store):

