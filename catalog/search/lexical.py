@@ -65,7 +65,8 @@ class Query:
     brands: tuple[frozenset[str], ...]  # the brands it names, each as its distinctive words
 
     def __bool__(self) -> bool:
-        return any(not w.negated for w in self.words)
+        """False when nothing in it can name a product: a bare "1" or "black" is not a name."""
+        return any(not w.negated and not w.optional for w in self.words)
 
 
 class LexicalIndex:
