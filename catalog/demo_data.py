@@ -314,7 +314,7 @@ CATEGORIES: tuple[_Category, ...] = (
     _cat("Pets > Dog Beds", "PDB", 10,
          [("orthopedic dog bed", "Orthopedic Dog Bed", 39, 149), ("donut dog bed", "Donut Dog Bed", 29, 89)],
          "Barkwell, Meadowfield Pet, Snugglenook",
-         "Cloudrest, Dreamer, Hearthside, Cozy Den, Nestwell",
+         "Dozewell, Dreamer, Hearthside, Cozy Den, Nestwell",
          "washable, orthopedic, calming, non-slip",
          "a memory-foam base; a removable washable cover; raised bolsters; a non-slip bottom",
          "faux fur, canvas, microfibre", "grey, beige, charcoal", (2, 2),

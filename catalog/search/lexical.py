@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from catalog.domain.products import ProductInfo, category_leaf, product_type
+from catalog.search.shopping_words import ACCESSORY_WORDS
 from catalog.search.text import FRAME_WORDS, Token, fold, split_for, title_parts, words
 
-OWN, KIND, FOR, OWN_JOINED = 0, 1, 2, 3  # where a product has a word (OWN_JOINED: "bx520" of "BX-520")
+OWN, KIND, FOR, OWN_JOINED = 0, 1, 2, 3  # where a product has a word (OWN_JOINED: "kx200" of "KX-200")
 
 # How much a query word counts when the product has it in a given place. Rows: the query
 # word names what is wanted / what it goes with; columns: OWN, KIND, FOR.
@@ -39,12 +40,13 @@ TYPO_SIMILARITY = 84  # rapidfuzz ratio for a word to count as a misspelling of 
 HINT_WEIGHT = 1.5  # words the NLU marked as the product name count this much more
 OPTIONAL_WEIGHT = 0.5  # a bare small number or an asked colour/size: may be the name, may be a variant
 COMMON = 0.05  # words in more than this share of products do not bring candidates on their own
-BRAND_WEIGHT = 2.0  # a brand the shop sells, named: the strongest hint there is ("<brand> slow cooker")
+BRAND_WEIGHT = 2.0  # a brand the shop sells, named: the strongest hint there is ("<brand> kettle")
 OTHER_BRAND = 0.6  # a product of another brand than the one the shopper named
 TYPO_WEIGHT = 0.5  # a word read as a misspelling may be a word the catalog does not have
-NEGATED = 0.7  # a product that has the word the shopper said "not" to ("the regular, not pro")
+ACCESSORY = 0.9  # an accessory or part, when the shopper asked for neither (a device's name alone)
+NEGATED = 0.7  # a product that has the word the shopper said "not" to ("the standard one, not the max")
 BRAND_SHARE = 0.5  # a brand's word is a brand name when at least this share of its uses are in brands
-# Question words that are also common in product names ("Color 7", "Model 3"): searched,
+# Question words that are also common in product names ("Model 3", "Version 2"): searched,
 # but only as optional words.
 NAME_LIKE_FRAME_WORDS = frozenset({"color", "colour", "model", "version", "size"})
 _NOT = re.compile(r"(?<![a-z0-9])(?:not|n't)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9][a-z0-9\-]*)")
@@ -63,6 +65,7 @@ class QueryWord:
 class Query:
     words: tuple[QueryWord, ...]
     brands: tuple[frozenset[str], ...]  # the brands it names, each as its distinctive words
+    for_accessory: bool = False  # says "for ..." or "replacement", "spare"...
 
     def __bool__(self) -> bool:
         """False when nothing in it can name a product: a bare "1" or "black" is not a name."""
@@ -76,6 +79,7 @@ class LexicalIndex:
         """`cache`: the words of products as last indexed, reused when a product is unchanged
         (a refresh after one edit does not re-read 100,000 titles); updated in place."""
         self.places: dict[int, dict[str, int]] = {}
+        self.accessories: set[int] = set()
         self.own_weight: dict[int, float] = {}
         postings: dict[str, list[int]] = {}
         cache = cache if cache is not None else {}
@@ -84,6 +88,8 @@ class LexicalIndex:
             if known is None or known.source != _source(p):
                 known = cache[p.id] = ProductWords.of(p)
             self.places[p.id] = known.places
+            if known.accessory:
+                self.accessories.add(p.id)
             for token in known.places:
                 postings.setdefault(token, []).append(p.id)
         self.postings = postings
@@ -94,8 +100,8 @@ class LexicalIndex:
         self.frame_vocabulary = [w for w in FRAME_WORDS if len(w) >= 4]
         for pid, places in self.places.items():
             self.own_weight[pid] = sum(self.idf[t] for t, where in places.items() if where == OWN) or 1.0
-        # Brands by their distinctive words ("Little Fenwick" -> {"little", "fenwick"} when
-        # both are mostly brand words; "Misty Peak Tea" -> {"misty", "peak"}).
+        # Brands by their distinctive words ("Red Heron" -> {"red", "heron"} when both
+        # are mostly brand words; "Quarry Oak Tea" -> {"quarry", "oak"}).
         in_brands: dict[str, int] = {}
         for pid in self.places:
             for token in cache[pid].brand:
@@ -143,7 +149,8 @@ class LexicalIndex:
         named = set().union(*brands) if brands else set()
         found = tuple(QueryWord(w.text, w.weight * BRAND_WEIGHT, w.after_for, w.optional, w.negated)
                       if w.text in named else w for w in out.values())
-        return Query(found, tuple(brands))
+        for_accessory = bool(tail.strip()) or bool(ACCESSORY_WORDS & set(re.findall(r"[a-z]+", fold(text))))
+        return Query(found, tuple(brands), for_accessory)
 
     def _known(self, token: Token) -> list[tuple[str, float]]:
         """Catalog words this token stands for: itself, or the words it misspells."""
@@ -190,6 +197,8 @@ class LexicalIndex:
             return 0.0
         if query.brands and not any(brand <= places.keys() for brand in query.brands):
             factor *= OTHER_BRAND
+        if not query.for_accessory and pid in self.accessories:
+            factor *= ACCESSORY
         # How much of the product's own name was said: breaks ties between "X" and "X Pro".
         coverage = min(1.0, own / self.own_weight[pid])
         return got / wanted * (0.85 + 0.15 * coverage) * factor
@@ -206,6 +215,7 @@ class ProductWords:
     source: tuple
     places: dict[str, int]
     brand: tuple[str, ...]
+    accessory: bool  # its title or category calls it a replacement, spare, accessory...
 
     @classmethod
     def of(cls, p: ProductInfo) -> ProductWords:
@@ -223,4 +233,6 @@ class ProductWords:
                 known = places.get(token.text)
                 if known is None or (known == OWN_JOINED and code == OWN):
                     places[sys.intern(token.text)] = code  # one string per word across the catalog
-        return cls(_source(p), places, tuple(sys.intern(t.text) for t in words(p.brand or "")))
+        said = set(re.findall(r"[a-z]+", fold(f"{p.title} {category_leaf(p.category)}")))
+        return cls(_source(p), places, tuple(sys.intern(t.text) for t in words(p.brand or "")),
+                   bool(ACCESSORY_WORDS & said))

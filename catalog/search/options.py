@@ -1,8 +1,8 @@
 """Which words of a question ask for a variant (a colour, a size) and which only describe
 the product.
 
-The NLU tags colour and size words by their look, so "fleece lined gloves", "the 2-tier
-rack" or "gold plated cable" arrive as a colour or size the product is not made in, and
+The NLU tags colour and size words by their look, so "fleece lined gloves", "the 3-shelf
+cart" or "brushed steel kettle" arrive as a colour or size the product is not made in, and
 the shopper would be told "it doesn't come in lined". A word the product's own text
 already says (title, description, attributes) describes it, unless it names one of its
 variants; such words, and words that name nothing ("the one"), are not a variant asked for.

@@ -137,7 +137,7 @@ class ProductResolver:
         """Best matches for a message; `hint` is the NLU's product span if it found one.
 
         The whole message is searched, the hint's words weighing more: NLU spans are often
-        cut short on unfamiliar names ("1200w blender" of "the norvale 1200w blender").
+        cut short on unfamiliar names ("900w kettle" of "the velmora 900w kettle").
         `ignore_words` are not searched at all (words framing the request). `options` are
         the colour or size asked for: they help a product that comes in them and cost
         nothing to one whose title does not say them. `prefer` lets the caller favour

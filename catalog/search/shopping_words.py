@@ -120,10 +120,23 @@ UNITS: dict[str, str] = {
     "gb": "gb", "tb": "tb", "mp": "mp", "hz": "hz",
 }
 
-# After a number, these say how many are in the box: "3 pack", "3pk", "12 ct", "6 pcs".
-COUNT_WORDS = frozenset({"pack", "packs", "pk", "pck", "ct", "count", "pc", "pcs", "piece", "pieces", "set", "sets",
-                         "pair", "pairs", "bags", "bag", "units", "rolls", "bottles", "cans", "pods", "capsules"})
+# After a number, these say how many are in the box: "3 pack", "3pk", "12 ct", "6 pcs",
+# "24 coffee pods". Each is read as its own word; the number with any of them also gives
+# one shared token ("3pack"), so "3-Pack", "set of 3" and "3 pcs" meet.
+COUNT_WORDS: dict[str, str] = {
+    "pack": "pack", "packs": "pack", "pk": "pack", "pck": "pack", "ct": "count", "count": "count",
+    "pc": "piece", "pcs": "piece", "piece": "piece", "pieces": "piece", "set": "set", "sets": "set",
+    "pair": "pair", "pairs": "pair", "bag": "bag", "bags": "bag", "unit": "unit", "units": "unit",
+    "roll": "roll", "rolls": "roll", "bottle": "bottle", "bottles": "bottle", "can": "can", "cans": "can",
+    "pod": "pod", "pods": "pod", "capsule": "capsule", "capsules": "capsule", "sheet": "sheet", "sheets": "sheet",
+    "tablet": "tablet", "tablets": "tablet",
+}
 
 # Words after which a title or a question names what an accessory goes with:
 # "replacement jar for the X", "cartridges compatible with X", "case that fits X".
 FOR_WORDS = ("for", "compatible with", "fits", "to fit", "designed for", "made for", "works with")
+
+# Words that make a product an accessory or a part of another: unless the shopper says one
+# of these (or "for ..."), a bare device name means the device, not its spare jar.
+ACCESSORY_WORDS = frozenset({"accessory", "accessories", "replacement", "replacements", "spare", "spares", "refill",
+                             "refills", "attachment", "attachments", "parts", "compatible", "genuine"})

@@ -1,8 +1,8 @@
 """Turning a chat message, or a product title, into words that can be compared.
 
-Feeds and shoppers write one product many ways: "BX-520", "bx520" and "bx 520"; "12 in",
-'12"' and "12 inch"; "3-Pack", "3pk" and "pack of 3"; "NORVALE" and
-"norvale"; "Clásico" and "clasico"; trainers and sneakers; a name split by pipes, dashes
+Feeds and shoppers write one product many ways: "KX-200", "kx200" and "kx 200"; "12 in",
+'12"' and "12 inch"; "3-Pack", "3pk" and "pack of 3"; "VELMORA" and
+"velmora"; "Crème" and "creme"; trainers and sneakers; a name split by pipes, dashes
 and commas; emoji and chat around it. `words` rewrites any of them into the same tokens,
 so the matcher compares like with like. It knows no merchant's names: only how product
 text is written in general (shopping_words has the general synonym table).
@@ -67,7 +67,7 @@ _PUNCTUATION = str.maketrans({
 
 
 def fold(text: str) -> str:
-    """Lower case, accents off ("Clásico" -> "clasico"), typographic dashes and quotes made
+    """Lower case, accents off ("Crème" -> "creme"), typographic dashes and quotes made
     plain, and emoji and other symbols removed."""
     if text.isascii():
         return text.lower()
@@ -96,14 +96,14 @@ _CANONICAL.update({canonical: canonical for canonical in SYNONYMS})  # "extensio
 _SYNONYM_RE = _phrase_pattern(list(_CANONICAL))
 
 _REWRITES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(\d),(\d{3})(?!\d)"), r"\1\2"),  # 3,600 -> 3600
+    (re.compile(r"(\d),(\d{3})(?!\d)"), r"\1\2"),  # 2,400 -> 2400
     (re.compile(r"\bw/o\b"), " without "),
     (re.compile(r"\bw/"), " with "),
     (re.compile(r"(?<=[a-z])'s\b"), ""),  # men's -> men
     (re.compile(r"\bfl\.?\s*oz\b"), "oz"),
     (re.compile(r"(\d+)\s*-?\s*in\s*-?\s*(\d+)(?![\d.])"), r" \1in\2 "),  # 3-in-1
     (re.compile(r"(\d)\s*(?:\"|''|inch(?:es)?\b)"), r"\1 inch "),  # 12" / 12 inches
-    (re.compile(r"(\d)\s*in\b(?=\s*(?:$|[,.;:!?|)(/\-]))"), r"\1 inch "),  # "18 in," (not "36 in stock")
+    (re.compile(r"(\d)\s*in\b(?=\s*(?:$|[,.;:!?|)(/\-]))"), r"\1 inch "),  # "20 in," (not "40 in stock")
     (re.compile(r"(\d)\s*'(?![a-z])"), r"\1 ft "),  # 25'
     (re.compile(r"\b(?:pack|set|box|case|bundle|bag|pair)s?\s+of\s+(\d+)\b"), r" \1 pack "),  # pack of 3
 ]
@@ -136,26 +136,27 @@ def stem(word: str) -> str:
 
 _PIECE = re.compile(r"\d+(?:\.\d+)?|[a-z]+")
 _RAW_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
-_UNIT_VALUES = frozenset(UNITS.values()) | {"inch", "pack"}
+_UNIT_VALUES = frozenset(UNITS.values()) | {"inch"}
+_COUNTS = frozenset(COUNT_WORDS.values())
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 class Token(NamedTuple):
     text: str
     optional: bool = False  # a bare small number: maybe a size or a quantity, not the name
-    joined: bool = False  # written-together form of neighbouring pieces ("bx520")
+    joined: bool = False  # written-together form of neighbouring pieces ("kx200")
 
 
 def _piece(p: str, after_number: bool) -> str:
     if after_number and p in UNITS:
         return UNITS[p]
-    if after_number and p in COUNT_WORDS:
-        return "pack"
+    if p in COUNT_WORDS:
+        return COUNT_WORDS[p]
     return stem(SPELLINGS.get(p, p))
 
 
 def _word_pieces(raw: str, after_number: bool) -> list[str]:
-    """One written word ("BX-520", "64oz", "5.5qt", "anti-colic") -> its pieces."""
+    """One written word ("KX-200", "16oz", "2.5qt", "non-stick") -> its pieces."""
     pieces = [p for part in raw.split("-") for p in _PIECE.findall(part)]
     out: list[str] = []
     for i, p in enumerate(pieces):
@@ -164,13 +165,15 @@ def _word_pieces(raw: str, after_number: bool) -> list[str]:
 
 
 def _joined(previous: str, word: str, following: str | None) -> str | None:
-    """Two neighbouring words that others write as one: "bx 520" -> "bx520", "5 lb" -> "5lb",
-    "3 pack" -> "3pack". A number followed by a unit measures something ("tea 100 count"):
+    """Two neighbouring words that others write as one: "kx 200" -> "kx200", "5 lb" -> "5lb",
+    "3 pack" -> "3pack". A number followed by a unit measures something ("soap 12 count"):
     it is not part of a model name."""
     if _NUMBER.fullmatch(previous) and word in _UNIT_VALUES:
         return previous + word
+    if _NUMBER.fullmatch(previous) and word in _COUNTS:
+        return previous + "pack"
     if (previous.isalpha() and previous not in _UNIT_VALUES and _NUMBER.fullmatch(word)
-            and following not in _UNIT_VALUES):
+            and following not in _UNIT_VALUES and following not in _COUNTS):
         return previous + word
     return None
 
@@ -178,9 +181,9 @@ def _joined(previous: str, word: str, following: str | None) -> str | None:
 def words(text: str, frame: bool = False) -> list[Token]:
     """Comparable tokens of a title or message, in order; `frame` drops question framing.
 
-    Each written word gives its pieces ("bx-520" -> "bx", "520") and, when it has several,
-    the pieces joined ("bx520"); neighbouring words that are often written together give
-    their joined form too ("bx 520" -> "bx520", "64 oz" -> "64oz"). So every way of writing
+    Each written word gives its pieces ("kx-200" -> "kx", "200") and, when it has several,
+    the pieces joined ("kx200"); neighbouring words that are often written together give
+    their joined form too ("kx 200" -> "kx200", "16 oz" -> "16oz"). So every way of writing
     a model number or a size shares a token with every other."""
     return list(_words(text, frame))
 
@@ -195,7 +198,7 @@ def _words(text: str, frame: bool) -> tuple[Token, ...]:
     for m in _RAW_WORD.finditer(text):
         raw = m.group(0)
         if text[end:m.start()].strip():
-            written.append(None)  # "110g (3-pack)"
+            written.append(None)  # "250g (4-pack)"
         end = m.end()
         if frame and raw in FRAME_WORDS:
             written.append(None)
@@ -217,8 +220,13 @@ def _words(text: str, frame: bool) -> tuple[Token, ...]:
         first = pieces[0]
         small_number = len(pieces) == 1 and first[0].isdigit() and len(first.partition(".")[0]) <= 2
         out.extend([Token(p, small_number) for p in pieces])
+        later = written[i + 2] if i + 2 < len(written) else None
+        if (len(pieces) == 1 and _NUMBER.fullmatch(first) and after and later and len(after) == 1
+                and after[0].isalpha() and later[0] in _COUNTS):
+            out.append(Token(first + "pack", joined=True))  # "24 coffee pods"
         if len(pieces) > 1 and len("".join(pieces)) <= 24:
-            out.append(Token("".join(pieces), joined=True))
+            number_count = len(pieces) == 2 and _NUMBER.fullmatch(pieces[0]) and pieces[1] in _COUNTS
+            out.append(Token(pieces[0] + "pack" if number_count else "".join(pieces), joined=True))
     return tuple(out)
 
 
