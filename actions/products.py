@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime
 from actions.common import MAX_ENTITY_CHARS, entity, intent, joined
 from catalog.domain.variants import matches
+from catalog.search.options import asked_options
 from catalog.search.resolver import Match, Resolution
 from catalog.search.text import product_query
 from catalog.wording import conversation as says
@@ -40,7 +41,7 @@ def identify(tracker: Tracker, ignore: tuple[str, ...] = ()) -> tuple[Match | Re
         prefer = lambda p: any(matches(color, size, c, s) for c in (p.colors or (None,)) for s in (p.sizes or (None,)))  # noqa: E731
     own_words = product_query(hint or text, drop)
     if hint or own_words:
-        resolution = resolver.resolve(text, hint=hint, ignore_words=drop, prefer=prefer)
+        resolution = resolver.resolve(text, hint=hint, ignore_words=ignore, prefer=prefer, options=(color, size))
         if resolution.found:
             return resolution.found, resolution.found.sku
         if resolution.matches or not remembered:
@@ -73,13 +74,9 @@ def asked_about(tracker: Tracker, ignore: tuple[str, ...] = ()
 
 
 def variant_words(match: Match, color: str | None, size: str | None) -> tuple[str | None, str | None]:
-    """Drop a "colour" or "size" that is really part of the product's name ("Flow" Yoga Mat)."""
-    name = f"{match.product.brand or ''} {match.product.title}".lower().split()
-
-    def keep(value: str | None) -> str | None:
-        return None if value and all(w in name for w in value.lower().split()) else value
-
-    return keep(color), keep(size)
+    """Drop a "colour" or "size" that is really part of the product's name ("Flow" Yoga Mat)
+    or only describes it ("fleece lined" gloves): see catalog.search.options."""
+    return asked_options(match.product, color, size)
 
 
 def display_name(match: Match) -> str:

@@ -35,3 +35,37 @@ def test_no_evaluation_message_is_a_training_example():
     examples = training_examples()
     assert len(examples) > 1000
     assert sorted(set(examples) & held_out) == []
+
+
+CATALOG_DEV = EVAL / "catalog_dev" / "catalog.csv"
+# Where the assistant's own words, rules and tests live: none of them may be written around
+# the development catalog, which is there to measure how the assistant does on a catalog
+# it was not built for.
+GUARDED = ("data", "domain.yml", "catalog", "actions", "tests/test_stories.yml", "tests/test_resolution_feeds.py")
+TEXT_SUFFIXES = {".py", ".yml", ".yaml", ".md", ".txt", ".json", ".csv", ".html", ".j2", ".js", ".css", ".cfg", ".toml"}
+
+
+def guarded_files() -> list:
+    files = []
+    for name in GUARDED:
+        path = ROOT / name
+        files += [p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES] if path.is_dir() else [path]
+    return files
+
+
+@pytest.mark.skipif(not CATALOG_DEV.exists(), reason="../shared/eval/catalog_dev is not beside this checkout")
+def test_no_development_catalog_brand_or_title_is_in_the_assistant():
+    with CATALOG_DEV.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    brands = sorted({r["brand"].strip().lower() for r in rows if (r.get("brand") or "").strip()})
+    titles = {r["title"].strip().lower() for r in rows}
+    assert len(brands) > 50 and len(titles) > 300
+    brand = re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(b) for b in brands) + r")(?![a-z0-9])")
+    leaks = []
+    files = guarded_files()
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="ignore").lower()
+        leaks += [(str(path.relative_to(ROOT)), m.group(1)) for m in brand.finditer(text)]
+        leaks += [(str(path.relative_to(ROOT)), t) for t in titles if t in text]
+    assert leaks == []

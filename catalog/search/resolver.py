@@ -1,4 +1,4 @@
-"""Find the product a shopper means: by SKU, by fuzzy title match, by meaning.
+"""Find the product a shopper means: by SKU, by the words of its name, by meaning.
 
 Nothing here depends on the NLU training data, so products imported after the model
 was trained are found exactly like the ones it was trained with. The resolver keeps an
@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process, utils
+from rapidfuzz import utils
 
 from catalog.domain.products import ProductInfo, category_leaf, product_type, sku_key
 from catalog.search.embedder import Embedder
+from catalog.search.lexical import LexicalIndex, ProductWords, Query
 from catalog.search.semantic_index import SemanticIndex
 from catalog.search.text import product_query, sku_candidates
 from catalog.uow import UnitOfWork
@@ -25,7 +26,7 @@ CLEAR_LEAD = 0.07  # ...when it is this far ahead of the next one
 CANDIDATE = 0.48  # below this nothing is offered at all
 NEAR_TOP = 0.10  # candidates this close to the best are offered as choices
 MAX_CHOICES = 5
-FUZZY_WEIGHT = 0.55
+LEXICAL_WEIGHT = 0.75  # word match (catalog.search.lexical) vs. meaning (embeddings)
 
 
 @dataclass(frozen=True)
@@ -62,18 +63,19 @@ class _Catalog:
     products: dict[int, ProductInfo]
     sku_to_product: dict[str, int]
     ids: list[int]
-    choices: list[str]  # search texts, as rapidfuzz compares them
     exact: dict[str, list[int]]  # a product's name, as a query would read it
     index: SemanticIndex
+    lexical: LexicalIndex
 
     @classmethod
-    def of(cls, products: list[ProductInfo], index: SemanticIndex) -> _Catalog:
+    def of(cls, products: list[ProductInfo], index: SemanticIndex,
+           words: dict[int, ProductWords] | None = None) -> _Catalog:
         exact: dict[str, list[int]] = {}
         for p in products:
             for name in {p.title, f"{p.brand} {p.title}" if p.brand else p.title}:
                 exact.setdefault(utils.default_process(product_query(name)), []).append(p.id)
         return cls({p.id: p for p in products}, {sku_key(sku): p.id for p in products for sku in p.variant_skus},
-                   [p.id for p in products], [utils.default_process(search_text(p)) for p in products], exact, index)
+                   [p.id for p in products], exact, index, LexicalIndex(products, words))
 
 
 class ProductResolver:
@@ -85,6 +87,7 @@ class ProductResolver:
         self._lock = threading.Lock()
         self._version: tuple | None = None
         self._checked_at = 0.0
+        self._words: dict[int, ProductWords] = {}  # each product's tokens, kept across refreshes
         self._catalog = _Catalog.of([], index if index is not None else SemanticIndex(None))
 
     def refresh(self, force: bool = False) -> None:
@@ -105,7 +108,9 @@ class ProductResolver:
             if self._embedder is not None:
                 index = index.copy()  # lookups go on against the old index meanwhile
                 index.sync({p.id: search_text(p) for p in products}, self._embedder)
-            self._catalog = _Catalog.of(products, index)
+            words = {p.id: self._words[p.id] for p in products if p.id in self._words}  # forget deleted ones
+            self._catalog = _Catalog.of(products, index, words)
+            self._words = words
             self._version = version
             self._checked_at = time.monotonic()
 
@@ -127,11 +132,16 @@ class ProductResolver:
         return Match(product, 1.0, exact)
 
     def resolve(self, text: str, hint: str | None = None, ignore_words: tuple[str, ...] = (),
-                prefer: Callable[[ProductInfo], bool] | None = None) -> Resolution:
+                prefer: Callable[[ProductInfo], bool] | None = None,
+                options: tuple[str | None, ...] = ()) -> Resolution:
         """Best matches for a message; `hint` is the NLU's product span if it found one.
 
-        `prefer` lets the caller favour products that have what was asked for (a size or
-        colour), which breaks ties between near-identical titles.
+        The whole message is searched, the hint's words weighing more: NLU spans are often
+        cut short on unfamiliar names ("900w kettle" of "the velmora 900w kettle").
+        `ignore_words` are not searched at all (words framing the request). `options` are
+        the colour or size asked for: they help a product that comes in them and cost
+        nothing to one whose title does not say them. `prefer` lets the caller favour
+        products that have what was asked for, which breaks ties between near-identical titles.
         """
         self.refresh()
         catalog = self._catalog
@@ -139,16 +149,19 @@ class ProductResolver:
             match = self._by_sku(catalog, candidate)
             if match:
                 return Resolution(candidate, (match,))
-        query = product_query(hint or text, ignore_words) or (product_query(text, ignore_words) if hint else "")
+        drop = tuple(ignore_words) + tuple(o for o in options if o)
+        query = product_query(hint or text, drop) or (product_query(text, drop) if hint else "")
         if not query or not catalog.ids:
             return Resolution(query, ())
         # The shopper typed a product's name: no need to guess. The whole message is tried
         # first because NLU spans can cut a name short ("Flow" tagged as a colour).
-        for said in (product_query(text), product_query(text, ignore_words), query):
+        for said in (product_query(text), product_query(text, drop), query):
             exact = catalog.exact.get(utils.default_process(said), [])
             if exact:  # one product: found; several with that very name: ask which brand
                 return Resolution(said, tuple(Match(catalog.products[pid], 1.0) for pid in exact[:MAX_CHOICES]))
-        scores = self._score(catalog, query)
+        words = catalog.lexical.query(text if text.strip() else hint or "", hint=hint, drop=ignore_words,
+                                      optional=tuple(o for o in options if o))
+        scores = self._score(catalog, words, product_query(text, drop) or query)
         if prefer is not None:
             scores = {pid: s + (0.03 if prefer(catalog.products[pid]) else 0.0) for pid, s in scores.items()}
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
@@ -161,31 +174,20 @@ class ProductResolver:
         close = [(pid, s) for pid, s in ranked if s >= max(CANDIDATE, best - NEAR_TOP)][:MAX_CHOICES]
         return Resolution(query, tuple(Match(catalog.products[pid], s) for pid, s in close))
 
-    def _score(self, catalog: _Catalog, query: str) -> dict[int, float]:
-        processed = utils.default_process(query)
-        fuzzy: dict[int, float] = {}
-        for _, score, idx in process.extract(processed, catalog.choices, scorer=_fuzzy_scorer,
-                                             processor=None, limit=30, score_cutoff=40):
-            fuzzy[catalog.ids[idx]] = score / 100.0
+    def _score(self, catalog: _Catalog, words: Query, meaning: str) -> dict[int, float]:
+        """Word match blended with similarity of meaning (when embeddings are on)."""
         semantic: dict[int, float] = {}
-        if self._embedder is not None and len(catalog.index):
-            vector = self._embedder.encode([query])[0]
-            semantic = dict(catalog.index.search(vector, 30))
-            missing = [pid for pid in fuzzy if pid not in semantic]
-            semantic.update(catalog.index.scores_for(vector, missing))
-            for pid in semantic:
-                if pid not in fuzzy and pid in catalog.products:
-                    fuzzy[pid] = _fuzzy_scorer(processed, utils.default_process(search_text(catalog.products[pid]))) / 100.0
+        if self._embedder is not None and len(catalog.index) and meaning:
+            vector = self._embedder.encode([meaning])[0]
+            semantic = {pid: s for pid, s in catalog.index.search(vector, 30) if pid in catalog.products}
+        lexical = catalog.lexical.scores(words, extra=semantic)
         if not semantic:
-            return {pid: s for pid, s in fuzzy.items() if pid in catalog.products}
+            return lexical
+        best_lexical = sorted(lexical, key=lexical.__getitem__, reverse=True)[:30]
+        missing = [pid for pid in best_lexical if pid not in semantic]
+        if missing:
+            semantic.update(catalog.index.scores_for(vector, missing))
         return {
-            pid: FUZZY_WEIGHT * fuzzy.get(pid, 0.0) + (1 - FUZZY_WEIGHT) * max(0.0, semantic.get(pid, 0.0))
-            for pid in set(fuzzy) | set(semantic) if pid in catalog.products
+            pid: LEXICAL_WEIGHT * lexical.get(pid, 0.0) + (1 - LEXICAL_WEIGHT) * max(0.0, semantic.get(pid, 0.0))
+            for pid in set(best_lexical) | set(semantic)
         }
-
-
-# WRatio blends whole, partial and word-order-free ratios, tolerates typos, and runs in C
-# (a Python scorer would take half a second over 100,000 titles).
-_fuzzy_scorer = fuzz.WRatio
-
-
