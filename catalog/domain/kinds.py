@@ -275,6 +275,8 @@ class KindReading:
     shared_type: str | None = None
     made_for: frozenset[str] = frozenset()
     title_head: str | None = None  # the title's head, in a category whose titles all name their kind
+    head: str = ""  # the title's head (KindNames.head)
+    lone: bool = False  # its title's two-word head is its own, beside others' shared one ("ice cream maker")
 
     @property
     def kind_words(self) -> frozenset[str]:
@@ -296,7 +298,6 @@ class KindNames:
         single_words |= {(f.category, w) for f in facts for w in f.words}
         self._joined_words = single_words
         pairs: dict[tuple[str, str], set[str]] = {}
-        heads: dict[tuple[str, str], set[str]] = {}
         types: dict[tuple[str, str], set[str]] = {}
         for f in facts:
             owner = f.brand or " ".join(f.words)
@@ -304,10 +305,14 @@ class KindNames:
                 n = self._joined(f.category, n)
                 if len(n) == 2:
                     pairs.setdefault((f.category, " ".join(n)), set()).add(owner)
-                heads.setdefault((f.category, n[-1]), set()).add(owner)
             if f.type_attr:
                 types.setdefault((f.category, f.type_attr), set()).add(owner)
         self._pairs = {k for k, v in pairs.items() if len(v) >= MIN_BRANDS}
+        heads: dict[tuple[str, str], set[str]] = {}
+        for f in facts:
+            owner = f.brand or " ".join(f.words)
+            for n in f.names[:TRUSTED]:
+                heads.setdefault((f.category, self._joined(f.category, n)[-1]), set()).add(owner)
         self._heads = {k for k, v in heads.items() if len(v) >= MIN_BRANDS}
         # A type column decides kinds in a category where most products carry one; where
         # a few do, its values are details ("glass", "wheeled") and only name candidates.
@@ -345,13 +350,15 @@ class KindNames:
         A title's last two words name its kind ("coffee maker", "running shoe") only when
         other items end the same way; "Glow Serum" and "Calm Serum" each stand alone, so
         there the kind is the last word, "serum". Where nearly every title of a category
-        ends in a head other brands share (a tidy catalog: "... Trail Running Shoe"), two
-        different heads are two kinds; in a feed where many titles end in a model name or
-        a feature, a head is only one signal among others."""
+        ends in a kind (a head other brands share, or the one the description names: a
+        tidy catalog, "... Trail Running Shoe"), two different heads are two kinds; in a
+        feed where many titles end in a model name or a feature, a head is only one
+        signal among others."""
         owners: dict[tuple[str, str], set[str]] = {}
         for f in facts:
             owners.setdefault((f.category, f.head), set()).add(f.brand or " ".join(f.words))
         self._shared_heads = {k for k, v in owners.items() if len(v) >= MIN_BRANDS}
+        self._pair_ends = {(c, head.rsplit(" ", 1)[1]) for c, head in self._shared_heads if " " in head}
         brands: dict[tuple[str, str], set[str]] = {}
         for f in facts:
             brands.setdefault((f.category, self.head(f)), set()).add(f.brand or " ".join(f.words))
@@ -359,9 +366,18 @@ class KindNames:
         counts: dict[str, list[int]] = {}
         for f in facts:
             c = counts.setdefault(f.category, [0, 0])
-            c[0] += (f.category, self.head(f)) in self._named_heads
+            c[0] += self._names_its_kind(f)
             c[1] += 1
         self._tidy = {c for c, (named, total) in counts.items() if named >= TIDY_TITLES * total}
+
+    def _names_its_kind(self, f: KindFacts) -> bool:
+        """The title ends in a kind: one other brands' titles end in too, or the one its
+        description names ("Glow Moisturizer": "A light daily moisturizer...")."""
+        head = self.head(f)
+        if not head:
+            return False
+        described = self._joined(f.category, f.names[1]) if len(f.names) > 1 else ()
+        return (f.category, head) in self._named_heads or (bool(described) and described[-1] == head.split()[-1])
 
     def head(self, f: KindFacts) -> str:
         """The title's head: two words when other items end the same way, else the last."""
@@ -405,10 +421,11 @@ class KindNames:
     def read(self, f: KindFacts) -> KindReading:
         found = self._cache.get(f)
         if found is None:
-            head = self.head(f)
-            tidy = f.category in self._tidy and (f.category, head) in self._named_heads
-            found = self._cache[f] = KindReading(f, self.name(f), self.shared_type(f), self.made_for(f),
-                                                 head if tidy else None)
+            head, name = self.head(f), self.name(f)
+            tidy = f.category in self._tidy and self._names_its_kind(f)
+            lone = name in (None, head) and " " in f.head and head != f.head and (f.category, head) in self._pair_ends
+            found = self._cache[f] = KindReading(f, name, self.shared_type(f), self.made_for(f),
+                                                 head if tidy else None, head, lone)
         return found
 
 
@@ -438,7 +455,7 @@ AUDIENCE_WEIGHT = 0.3  # a kids' version and one that is not
 PARTS_FOR_OTHERS = 0.3  # two parts made for different kinds of product (a jar for blenders, a bowl for mixers)
 NEVER = -10.0  # one is a part for the other, or their merchant types differ
 SAME_TYPE = 1.0  # both carry the same merchant type that several brands use
-KIND_THRESHOLD = 0.4  # groups join while their products' mean pair score is at least this
+KIND_THRESHOLD = 0.35  # groups join while their products' mean pair score is at least this
 
 
 def pair_score(similarity: float, a: KindReading, b: KindReading) -> float:
@@ -451,13 +468,21 @@ def pair_score(similarity: float, a: KindReading, b: KindReading) -> float:
     if a.facts.attr_keys and b.facts.attr_keys:
         ka, kb = set(a.facts.attr_keys), set(b.facts.attr_keys)
         score += ATTRIBUTE_WEIGHT * (len(ka & kb) / len(ka | kb) - 0.5)
-    if a.name and b.name:
+    if _lone_among(a, b) or _lone_among(b, a):
+        score -= OTHER_NAME
+    elif a.name and b.name:
         score += SAME_NAME if related_names(a.name, b.name) else -OTHER_NAME
     if a.made_for and b.made_for and not a.made_for & b.made_for:
         score -= PARTS_FOR_OTHERS
     if a.facts.kids != b.facts.kids:
         score -= AUDIENCE_WEIGHT
     return score
+
+
+def _lone_among(a: KindReading, b: KindReading) -> bool:
+    """`a`'s title ends in two words of its own whose last is the end of `b`'s shared
+    two-word head: an "Ice Cream Maker" beside "... Coffee Maker"s."""
+    return a.lone and " " in b.head and b.head.rsplit(" ", 1)[1] == a.head and b.head != a.facts.head
 
 
 def related_names(a: str, b: str) -> bool:

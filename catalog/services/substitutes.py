@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -96,12 +97,19 @@ TEXT_VERSION = "3"
 
 
 def substitute_text(p: ProductInfo) -> str:
-    """What a product is, for comparing products: name, brand, kind, description and
-    the attributes that describe the model (not the colour or size of one variant)."""
+    """What a product is, for comparing products: name, kind, description and the
+    attributes that describe the model (not the colour or size of one variant).
+
+    Without the brand: a brand's smartwatch and its fitness tracker are not alike for
+    being one brand's (the ranking adds a small same-brand bonus of its own)."""
     kind, typ = category_leaf(p.category), product_type(p.attributes)
     attrs = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(descriptive_attributes(p.attributes).items()))
-    head = " ".join(x for x in (p.brand or "", p.title) if x)
-    return ". ".join(x for x in (head, f"{kind}: {typ}" if typ else kind, p.description.strip(), attrs) if x)
+    title, description = p.title, p.description.strip()
+    if p.brand and p.brand.strip():
+        brand = re.compile(rf"(?<!\w){re.escape(p.brand.strip())}(?:['’]s?)?(?!\w)", re.IGNORECASE)
+        title, description = brand.sub(" ", title).strip(" -–—|,") or title, brand.sub(" ", description)
+        title, description = " ".join(title.split()), " ".join(description.split())
+    return ". ".join(x for x in (title, f"{kind}: {typ}" if typ else kind, description, attrs) if x)
 
 
 def substitutes_index_path(url: str) -> Path:
