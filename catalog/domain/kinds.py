@@ -43,7 +43,7 @@ _MEASURE = re.compile(
     r"(?:ml|l|g|kg|oz|fl|lb|lbs|qt|quarts?|gal|gallons?|cm|mm|m|ft|feet|w|watts?|v|volts?|mah|gb|tb|"
     r"in|inch|inches|\"|'|pc|pcs|pieces?|packs?|ct|count|cups?|person|people|speeds?|players?|"
     r"settings?|ports?|slots?|stages?|layers?|channels?|days?|hours?|hrs?|mins?|minutes?|months?|years?|"
-    r"y|yrs?|t|k|p|gph|psi|atm)?\b",
+    r"y|yrs?|t|k|p|gph|psi|atm|bar|rpm|db|lm|lumens?|hz|khz|mp|gsm|wh|ah|mbps|gbps|fps)?\b",
     re.IGNORECASE,
 )
 _NON_WORD = re.compile(r"[^\w\s-]")
@@ -152,7 +152,7 @@ def is_kids(text: str) -> bool:
 
 # --------------------------------------------------------------------------- a title's head
 
-_FOR_WITH = re.compile(r"\s+(?:for|with|w/)\s+", re.IGNORECASE)
+_FOR_WITH = re.compile(r"\s+(?:for|with|w/|compatible|fits)\s+", re.IGNORECASE)
 _TITLE_TAIL = frozenset({"set", "pack", "kit", "edition", "series", "model", "version", "new", "spf"})
 
 
