@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,7 +84,15 @@ def seed(url: str, strip_type: bool) -> None:
     assert not report.errors, report.errors[:3]
 
 
-def evaluate(url: str, label: dict[str, tuple[str, str]], k: int = 3) -> dict:
+def evaluate(url: str, label: dict[str, str | tuple], k: int = 3,
+             confused: Callable[[object, object], bool] = confusable, in_stock_only: bool = False) -> dict:
+    """Build the index as the action server does, then ask for `k` substitutes of every
+    product with nothing available, as the action server asks.
+
+    `label`: sku -> group (substitutes share a group); `confused(a, b)`: whether group b
+    is easy to mistake for group a. A suggestion counts as right when it is in the
+    query's group and, with `in_stock_only`, can be sold now (on the shelf, or the same
+    item from a supplier that ships now); pre-orders then count as wrong."""
     uow = UnitOfWork(url)
     start = time.perf_counter()
     build_index(uow)
@@ -97,8 +106,9 @@ def evaluate(url: str, label: dict[str, tuple[str, str]], k: int = 3) -> dict:
         for pid, sku in skus:
             by_product.setdefault(pid, []).append(sku)
         stock = uow.catalog.sellable_variants(list(by_product))
+    in_stock_groups = {label[v.sku] for pid in by_product for v in stock[pid] if v.available > 0 and v.sku in label}
     queries = [skus_[0] for pid, skus_ in by_product.items() if all(v.available <= 0 for v in stock[pid])]
-    p1, p3, answered, confused, shown, same_item = [], [], 0, 0, 0, 0
+    p1, p3, answered, covered_queries, confused_n, shown, same_item = [], [], 0, 0, 0, 0, 0
     errors: list[dict] = []
     unanswered: list[dict] = []
     latencies = []
@@ -106,54 +116,80 @@ def evaluate(url: str, label: dict[str, tuple[str, str]], k: int = 3) -> dict:
         t = time.perf_counter()
         found = find_substitutes(UnitOfWork(url), sku, k=k, index=index)
         latencies.append(time.perf_counter() - t)
+        coverable = label[sku] in in_stock_groups
+        covered_queries += coverable
         if not found:
-            unanswered.append({"query": sku, "query_group": label[sku]})
+            unanswered.append({"query": sku, "query_group": label[sku], "family_in_stock": coverable})
             continue
         answered += 1
-        hits = [label[s.sku] == label[sku] for s in found]
+        hits = [label.get(s.sku) == label[sku] and (not in_stock_only or s.available > 0 or s.same_item)
+                for s in found]
         shown += len(found)
         same_item += sum(s.same_item for s in found)
-        confused += sum(confusable(label[s.sku], label[sku]) for s in found)
+        confused_n += sum(confused(label[sku], label.get(s.sku)) for s in found)
         p1.append(float(hits[0]))
         p3.append(sum(hits[:3]) / len(hits[:3]))
         for s, ok in zip(found, hits):
             if not ok:
                 errors.append({"query": sku, "query_group": label[sku], "suggested": s.sku, "title": s.title,
-                               "group": label[s.sku], "reason": reason_text(s.reason, dt.date.today())})
+                               "group": label.get(s.sku), "preorder": s.preorder,
+                               "reason": reason_text(s.reason, TODAY)})
     latencies.sort()
+    covered = sum(1 for sku in queries if label[sku] in in_stock_groups
+                  and not any(u["query"] == sku for u in unanswered))
     return {
         "queries": len(queries), "answered": answered,
-        "coverage": round(answered / len(queries), 4) if queries else 0.0,
+        "coverage": round(covered / covered_queries, 4) if covered_queries else 0.0,
         "p_at_1": round(sum(p1) / len(p1), 4) if p1 else 0.0,
         "p_at_3": round(sum(p3) / len(p3), 4) if p3 else 0.0,
         "suggestions_shown": shown, "same_item_other_supplier": same_item,
-        "confusable_suggestions": confused,
+        "confusable_suggestions": confused_n,
         "index_build_seconds": round(index_seconds, 1),
         "query_ms_p50": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
-        "errors": errors[:50],
+        "query_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1) if latencies else None,
+        "errors": errors,
         "unanswered": unanswered,
     }
+
+
+def summary_line(name: str, r: dict) -> str:
+    return (f"{name:24s} queries {r['queries']:3d}  coverage {r['coverage']:.2f}  "
+            f"P@1 {r['p_at_1']:.3f}  P@3 {r['p_at_3']:.3f}  confusable shown {r['confusable_suggestions']}  "
+            f"(same item via other supplier: {r['same_item_other_supplier']})")
+
+
+def run(strip_type_too: bool = True) -> dict:
+    """The demo store as generated and, with `strip_type_too`, without its type attribute."""
+    label = labels(TODAY)
+    results: dict = {"date": TODAY.isoformat(), "label_groups": len(Counter(label.values())), "k": 3,
+                     "goal_p_at_3": 0.9}
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [("demo_store", False)] + ([("without_type_attribute", True)] if strip_type_too else [])
+        for name, strip in runs:
+            url = f"sqlite:///{tmp}/{name}.db"
+            seed(url, strip)
+            results[name] = evaluate(url, label)
+    return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "substitutes_eval.json")
     parser.add_argument("--only-demo", action="store_true", help="skip the run without the type attribute")
+    parser.add_argument("--show-errors", action="store_true", help="print every wrong or missing suggestion")
     args = parser.parse_args()
-    label = labels(TODAY)
-    groups = Counter(label.values())
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = [("demo_store", False)] + ([] if args.only_demo else [("without_type_attribute", True)])
-        for name, strip in runs:
-            url = f"sqlite:///{tmp}/{name}.db"
-            seed(url, strip)
-            results[name] = evaluate(url, label)
-            r = results[name]
-            print(f"{name:24s} queries {r['queries']:3d}  coverage {r['coverage']:.2f}  "
-                  f"P@1 {r['p_at_1']:.3f}  P@3 {r['p_at_3']:.3f}  confusable shown {r['confusable_suggestions']}  "
-                  f"(same item via other supplier: {r['same_item_other_supplier']})")
-    report = {"date": TODAY.isoformat(), "label_groups": len(groups), "k": 3, "goal_p_at_3": 0.9, **results}
+    report = run(strip_type_too=not args.only_demo)
+    for name in ("demo_store", "without_type_attribute"):
+        if name in report:
+            print(summary_line(name, report[name]))
+            if args.show_errors:
+                for e in report[name]["errors"]:
+                    print(f"  {e['query']} ({e['query_group']}) -> {e['suggested']} {e['title']!r} ({e['group']})")
+                for u in report[name]["unanswered"]:
+                    print(f"  {u['query']} ({u['query_group']}): nothing suggested")
+    for name in ("demo_store", "without_type_attribute"):
+        if name in report:  # the file keeps a sample; --show-errors prints them all
+            report[name]["errors"] = report[name]["errors"][:50]
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"report written to {args.report}")

@@ -94,7 +94,7 @@ def test_without_a_type_attribute_a_shared_qualifier_separates_sub_kinds():
     assert [r.product_id for r in rank(drip, cands)] == [3, 4]
 
 
-def test_only_sellable_in_the_asked_size_and_colour_within_the_price_band():
+def test_only_sellable_in_the_asked_size_and_colour_within_the_far_price_band():
     o = _orig(colors=("blue",), color="blue", size="42", sizes=("41", "42"))
     cands = [
         _cand(1, "A Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
@@ -102,15 +102,17 @@ def test_only_sellable_in_the_asked_size_and_colour_within_the_price_band():
         _cand(2, "B Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
               [_v("B-1", "black", "42")]),  # wrong colour
         _cand(3, "C Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
-              [_v("C-1", "blue", "42", price="300")]),  # three times the price
+              [_v("C-1", "blue", "42", price="320")]),  # more than three times the price
         _cand(4, "D Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
               [_v("D-1", "blue", "43"), _v("D-2", "blue", "42", available=3)]),
         _cand(5, "E Drip Coffee Maker", "Kitchen > Coffee Machines", "drip coffee maker",
               [_v("E-1", "blue", "42", available=0, preorder=5)], similarity=0.99),
     ]
-    ranked = rank(o, cands)
-    assert [r.variant.sku for r in ranked] == ["D-2", "E-1"]  # pre-order after the shelf
-    assert ranked[1].preorder and not ranked[0].preorder
+    # Something is on the shelf: another product to wait for is not offered.
+    assert [r.variant.sku for r in rank(o, cands)] == ["D-2"]
+    # Nothing is: the pre-order is, marked so.
+    [only] = rank(o, [c for c in cands if c.product_id != 4])
+    assert only.variant.sku == "E-1" and only.preorder
 
 
 def test_price_distance_lowers_the_score_and_same_item_comes_first():
@@ -368,7 +370,9 @@ def test_an_index_of_an_unknown_format_is_rebuilt(seeded_sqlite, tmp_path, old):
     assert json.loads(meta.read_text())["format"] == FORMAT
     index = load_index(other)
     assert len(index) == first.total and len(index.vectors.payload) == first.total
-    assert all(index.vectors.payload[p.id] == kind_payload(p) for p in _products(other))
+    for p in _products(other):  # what the product says of its kind, then its kind group
+        *own, group = index.vectors.payload[p.id]
+        assert own == kind_payload(p) and isinstance(group, str)
 
 
 def test_a_process_serving_queries_reloads_the_index_another_process_rebuilt(seeded_sqlite, tmp_path):

@@ -6,10 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from sqlalchemy import String, cast, distinct, func, or_, select
+from sqlalchemy import String, case, cast, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.db.orm import OrderLine, Product, Supplier, SupplierOffer, Variant
+from catalog.db.orm import OrderLine, Product, SubstituteFeedback, Supplier, SupplierOffer, Variant
 from catalog.clock import utcnow
 from catalog.db.promises import PromiseRepository
 from catalog.domain.products import VARIANT_KEYS, ProductInfo, sku_key
@@ -107,6 +107,19 @@ class CatalogRepository:
             )
             for v in variants
         ]
+
+    def substitute_choices(self, product_id: int) -> dict[int, tuple[int, int]]:
+        """What shoppers did with the substitutes offered for any variant of this product:
+        {substitute's product id: (times taken, times turned down)}. One indexed query,
+        nothing when no feedback was recorded."""
+        wanted = select(Variant.sku).where(Variant.product_id == product_id)
+        taken = func.sum(case((SubstituteFeedback.accepted.is_(True), 1), else_=0))
+        rows = self.session.execute(
+            select(Variant.product_id, taken, func.count())
+            .join(Variant, Variant.sku == SubstituteFeedback.substitute_sku)
+            .where(SubstituteFeedback.sku.in_(wanted), Variant.product_id != product_id)
+            .group_by(Variant.product_id))
+        return {pid: (int(yes or 0), int(total) - int(yes or 0)) for pid, yes, total in rows}
 
     def sellable_variants(self, product_ids: Sequence[int]) -> dict[int, list[VariantOption]]:
         """Per product, its variants with units to sell now and free pre-order units.

@@ -4,15 +4,19 @@ Pure rules over plain values (no database, no model): the service gathers candid
 by embedding similarity and stock, then everything a shopper would judge is decided
 here:
 
-- the same kind of product: the leaf category must match AND the product type must
-  match (the ``type`` attribute when both products have one, else the head noun phrase
-  of the title). Sharing words is not enough: a coffee grinder is no substitute for a
-  coffee maker, running socks none for running shoes;
-- sellable now (available > 0), or pre-orderable from an incoming delivery, marked so
-  and ranked after what is on the shelf;
+- the same kind of product: the same group of the category (catalog.domain.kinds, from
+  embeddings, attributes, kind names and types together), or without one the same
+  ``type`` attribute, else the same head noun phrase of the title. Sharing words is not
+  enough: a coffee grinder is no substitute for a coffee maker, running socks none for
+  running shoes; and a part made for the product (a jar for a blender) or a kids'
+  version of an adult one never is, whatever else they share;
+- what shoppers took before when offered this product's substitutes ranks higher, and
+  what they took often counts as the same kind;
+- sellable now (available > 0); pre-orderable from an incoming delivery (marked so)
+  only when nothing of the kind is on the shelf;
 - the colour or size the shopper asked for, when they asked;
-- a price band near the original (outside it: not offered; inside it: the closer the
-  better);
+- a price band near the original (inside it first, then outside it; the closer the
+  better; only far outside it not offered);
 - the same item from another supplier first.
 
 Nothing here knows any particular catalog: categories, types and titles are compared
@@ -27,14 +31,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+from catalog.domain.kinds import KindReading, confusable, head_noun_phrase, normalised, qualifier, read_kind
+from catalog.domain.kinds import words as kind_words
 from catalog.domain.products import category_leaf, product_type
 from catalog.domain.variants import matches, norm_color, norm_size
 
-# A substitute costing less than MIN_PRICE_RATIO or more than MAX_PRICE_RATIO times the
-# original is not offered: a shopper looking at a $40 coffee maker is not helped by a
-# $150 one. Within the band, distance in log-price lowers the score.
+# A price band ranks, it does not hide: a substitute costing between MIN_PRICE_RATIO and
+# MAX_PRICE_RATIO times the original comes before one outside it (on the shelf or not),
+# and within each, distance in log-price lowers the score. Only beyond the far limits is
+# it not offered at all: a shopper looking at a $40 coffee maker is not helped by a $150 one.
 MIN_PRICE_RATIO = 0.5
 MAX_PRICE_RATIO = 1.6
+FAR_MIN_PRICE_RATIO = 1 / 3
+FAR_MAX_PRICE_RATIO = 3.0
+# Shoppers' recorded choices for this product: each point of `Candidate.feedback` (from -1,
+# always turned down, to 1, always taken) is worth this much score.
+FEEDBACK_WEIGHT = 0.2
 PRICE_WEIGHT = 0.25  # score lost per unit of |ln(price ratio)| (x1.6 ≈ -0.12)
 SAME_BRAND_BONUS = 0.03
 PREORDER_PENALTY = 0.15  # pre-orders come after everything on the shelf, and score lower
@@ -44,89 +56,49 @@ SAME_ITEM_SCORE = 2.0  # the same item via another supplier / a duplicate listin
 
 # --------------------------------------------------------------------------- product kind
 
-_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_MEASURE = re.compile(
-    r"\b\d+(?:[.,]\d+)?\s*(?:-\s*)?(?:ml|l|g|kg|oz|lb|cm|mm|m|w|v|mah|gb|tb|in|inch|\"|'|pc|pcs|piece|pieces|pack|cups?|person)?\b",
-    re.IGNORECASE,
-)
-_NON_WORD = re.compile(r"[^\w\s-]")
-_FOR_WITH = re.compile(r"\s+(?:for|with|w/)\s+", re.IGNORECASE)
-_GENERIC_TAIL = frozenset({"set", "pack", "kit", "edition", "series", "model", "version", "new", "spf"})
-
-
-def _singular(word: str) -> str:
-    if len(word) > 3 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _words(text: str) -> list[str]:
-    text = _PAREN.sub(" ", text.lower())
-    text = _MEASURE.sub(" ", text)
-    text = _NON_WORD.sub(" ", text).replace("-", " ")
-    return [_singular(w) for w in text.split() if w and not any(c.isdigit() for c in w)]
-
-
-def _normalised(text: str | None) -> str:
-    """Lower case, singular words, no sizes or punctuation: "Coffee Machines" -> "coffee machine"."""
-    return " ".join(_words(text or ""))
-
-
-def _title_words(title: str, brand: str | None) -> list[str]:
-    """The words of a title's main part, without the brand in front, sizes, counts,
-    parentheses or trailing qualifiers ("..., 72\" Brushed Brass")."""
-    main = title.split(",")[0].split(" - ")[0].split(" | ")[0]
-    main = _FOR_WITH.split(main, maxsplit=1)[0] or main  # "Running Shoe for Men", "Kettle with Filter"
-    words = _words(main)
-    if brand:
-        lowered = _words(brand)
-        if words[: len(lowered)] == lowered:
-            words = words[len(lowered):]
-    while len(words) > 1 and words[-1] in _GENERIC_TAIL:
-        words = words[:-1]
-    return words
-
-
-def head_noun_phrase(title: str, brand: str | None = None) -> str:
-    """What a title says the thing is: its last one or two words."""
-    return " ".join(_title_words(title, brand)[-2:])
-
-
-def qualifier(title: str, brand: str | None, head: str) -> str | None:
-    """The word just before `head`: "trail" in "Kestrel Trail Running Shoe", "drip" in
-    "Crema Drip Coffee Maker" (or a model name, in "Crema Coffee Maker")."""
-    words, tail = _title_words(title, brand), head.split()
-    n = len(tail)
-    return words[-n - 1] if n and len(words) > n and words[-n:] == tail else None
-
-
 @dataclass(frozen=True)
 class ProductKind:
+    """What a product is, as the ranking compares it.
+
+    `group` is the product's kind among the products of its category
+    (catalog.domain.kinds.group_kinds, computed when the index is built): two products
+    are of one kind when their groups are the same. Without a group (a rule applied to
+    plain values, or a product added since the last index run) the merchant's type is
+    compared when both have one, else the head of the title. `reading` (when known)
+    says whether one is a part for the other or a kids' version of an adult one: never
+    a substitute, whatever the groups."""
+
     category: str  # normalised leaf category
     type_attr: str | None  # normalised product type (catalog.domain.products.product_type), when there is one
     head: str  # head noun phrase of the title
+    group: str | None = None
+    reading: KindReading | None = None  # its facts as the catalog reads them (catalog.domain.kinds.KindNames)
 
     def same_as(self, other: ProductKind) -> bool:
+        if self.group is not None and other.group is not None:
+            return self.group == other.group and not self.confused_with(other)
         if not self.category or self.category != other.category:
             return False
         if self.type_attr and other.type_attr:
             return self.type_attr == other.type_attr
-        return bool(self.head) and self.head == other.head
+        return bool(self.head) and self.head == other.head and not self.confused_with(other)
+
+    def confused_with(self, other: ProductKind) -> bool:
+        return self.reading is not None and other.reading is not None and confusable(self.reading, other.reading)
 
 
-def kind_of(title: str, brand: str | None, category: str, attributes: dict | None) -> ProductKind:
-    return ProductKind(_normalised(category_leaf(category)), _normalised(product_type(attributes)) or None,
-                       head_noun_phrase(title, brand))
+def kind_of(title: str, brand: str | None, category: str, attributes: dict | None,
+            description: str = "") -> ProductKind:
+    """A product's kind from its own fields only (no group: see catalog.domain.kinds)."""
+    reading = KindReading(read_kind(title, brand, category, description, attributes))
+    return ProductKind(normalised(category_leaf(category)), normalised(product_type(attributes)) or None,
+                       head_noun_phrase(title, brand), reading=reading)
 
 
 @lru_cache(maxsize=20_000)  # ranking compares every candidate with the original; titles repeat
 def item_key(title: str, brand: str | None) -> str:
     """Brand and title once sizes, punctuation and a trailing listing number are ignored."""
-    return " ".join(_words(brand or "")) + "|" + " ".join(_words(title))
+    return " ".join(kind_words(brand or "")) + "|" + " ".join(kind_words(title))
 
 
 def same_item(a_title: str, a_brand: str | None, b_title: str, b_brand: str | None) -> bool:
@@ -174,6 +146,8 @@ class Candidate:
     kind: ProductKind
     similarity: float  # cosine similarity of the products' embeddings
     variants: tuple[VariantOption, ...]
+    feedback: float = 0.0  # shoppers' choices when it was offered for the original: -1 (never taken) .. 1
+    chosen: bool = False  # shoppers took it for the original often enough to count as the same kind
 
 
 @dataclass(frozen=True)
@@ -184,6 +158,7 @@ class Ranked:
     score: float
     reason: Reason
     same_item: bool = False
+    in_band: bool = True  # within the price band (see MIN_PRICE_RATIO)
 
     @property
     def preorder(self) -> bool:
@@ -201,11 +176,13 @@ def choose_variant(original: Original, variants: tuple[VariantOption, ...]) -> V
                                   -v.preorder))
 
 
-def price_ok(original: Decimal | None, price: Decimal) -> bool:
+def price_ok(original: Decimal | None, price: Decimal, low: float = MIN_PRICE_RATIO,
+             high: float = MAX_PRICE_RATIO) -> bool:
+    """Within the price band (by default the near one, which ranks; the far one hides)."""
     if not original or original <= 0:
         return True
     ratio = float(price) / float(original)
-    return MIN_PRICE_RATIO <= ratio <= MAX_PRICE_RATIO
+    return low <= ratio <= high
 
 
 def score(original: Original, cand: Candidate, variant: VariantOption) -> float:
@@ -216,6 +193,7 @@ def score(original: Original, cand: Candidate, variant: VariantOption) -> float:
         s += SAME_BRAND_BONUS
     if variant.available <= 0:
         s -= PREORDER_PENALTY
+    s += FEEDBACK_WEIGHT * cand.feedback
     if not original.asked_size and original.sizes and variant.size is not None:
         made = {norm_size(v) or "" for v in original.sizes}
         if (norm_size(variant.size) or "") not in made:
@@ -224,27 +202,35 @@ def score(original: Original, cand: Candidate, variant: VariantOption) -> float:
 
 
 def rank(original: Original, candidates: list[Candidate], k: int = 5) -> list[Ranked]:
-    """Filter and order candidates; at most one offer per product."""
+    """Filter and order candidates; at most one offer per product.
+
+    The same item first, then what is on the shelf (pre-orders only when nothing is);
+    within each, those in the price band first; best score first within those."""
     kinds = type_qualifiers(original, candidates)
     head = original.kind.head
     wanted = qualifier(original.title, original.brand, head) if original.kind.type_attr is None else None
     out: list[Ranked] = []
     for cand in candidates:
         duplicate = same_item(original.title, original.brand, cand.title, cand.brand) and cand.kind.category == original.kind.category
-        if not duplicate and not original.kind.same_as(cand.kind):
+        if not duplicate and not original.kind.same_as(cand.kind) and \
+                not (cand.chosen and not original.kind.confused_with(cand.kind)):
             continue
         if not duplicate and wanted in kinds and cand.kind.type_attr is None:
             other = qualifier(cand.title, cand.brand, head)
             if other in kinds and other != wanted:
                 continue  # a trail running shoe for a road one: same words, another kind
         variant = choose_variant(original, cand.variants)
-        if variant is None or not price_ok(original.price, variant.price):
+        if variant is None or not price_ok(original.price, variant.price, FAR_MIN_PRICE_RATIO, FAR_MAX_PRICE_RATIO):
             continue
         s = SAME_ITEM_SCORE + cand.similarity if duplicate else score(original, cand, variant)
         out.append(Ranked(cand.product_id, cand.title, variant, round(s, 4),
-                          reason_for(original, cand.brand, variant, duplicate), duplicate))
-    # The same item first, then what is on the shelf, then pre-orders; best score first within each.
-    out.sort(key=lambda r: (not r.same_item, r.preorder, -r.score, r.title, r.variant.sku))
+                          reason_for(original, cand.brand, variant, duplicate), duplicate,
+                          duplicate or price_ok(original.price, variant.price)))
+    out.sort(key=lambda r: (not r.same_item, r.preorder, not r.in_band, -r.score, r.title, r.variant.sku))
+    if any(not r.preorder for r in out):
+        # Another product to wait for helps only when nothing like it can be had now (the
+        # original itself can usually be pre-ordered, and the stock answer says so).
+        out = [r for r in out if not r.preorder]
     return out[:k]
 
 

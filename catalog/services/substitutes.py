@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import faiss
 import numpy as np
 from sqlalchemy import case, func, select
 
@@ -32,6 +34,7 @@ from catalog.db.orm import SubstituteFeedback
 from catalog.clock import utcnow
 from catalog.domain.products import ProductInfo, category_leaf, descriptive_attributes, product_type, sku_key
 from catalog.domain.stock import best_other_supplier, shipping_preference
+from catalog.domain.kinds import KindFacts, KindNames, KindReading, confusable, group_kinds, pair_score, read_kind
 from catalog.domain.substitutes import (
     Candidate,
     Original,
@@ -92,16 +95,23 @@ class UnknownSku(LookupError):
 # Changes whenever substitute_text or kind_payload read products differently: an index
 # written by another version is read whole again (only texts that really changed are
 # embedded again, by their hashes).
-TEXT_VERSION = "2"
+TEXT_VERSION = "3"
 
 
 def substitute_text(p: ProductInfo) -> str:
-    """What a product is, for comparing products: name, brand, kind, description and
-    the attributes that describe the model (not the colour or size of one variant)."""
+    """What a product is, for comparing products: name, kind, description and the
+    attributes that describe the model (not the colour or size of one variant).
+
+    Without the brand: a brand's smartwatch and its fitness tracker are not alike for
+    being one brand's (the ranking adds a small same-brand bonus of its own)."""
     kind, typ = category_leaf(p.category), product_type(p.attributes)
     attrs = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(descriptive_attributes(p.attributes).items()))
-    head = " ".join(x for x in (p.brand or "", p.title) if x)
-    return ". ".join(x for x in (head, f"{kind}: {typ}" if typ else kind, p.description.strip(), attrs) if x)
+    title, description = p.title, p.description.strip()
+    if p.brand and p.brand.strip():
+        brand = re.compile(rf"(?<!\w){re.escape(p.brand.strip())}(?:['’]s?)?(?!\w)", re.IGNORECASE)
+        title, description = brand.sub(" ", title).strip(" -–—|,") or title, brand.sub(" ", description)
+        title, description = " ".join(title.split()), " ".join(description.split())
+    return ". ".join(x for x in (title, f"{kind}: {typ}" if typ else kind, description, attrs) if x)
 
 
 def substitutes_index_path(url: str) -> Path:
@@ -109,83 +119,167 @@ def substitutes_index_path(url: str) -> Path:
     return base.with_name(base.stem + ".subs.faiss")
 
 
-def kind_payload(p: ProductInfo) -> list[str]:
-    """What the index keeps beside each vector: the product's kind and listing key, so a
-    query searches only products of the same kind and needs no model or text parsing."""
-    kind = kind_of(p.title, p.brand, p.category, p.attributes)
-    return [kind.category, kind.type_attr or "", kind.head, item_key(p.title, p.brand)]
+def kind_payload(p: ProductInfo) -> list:
+    """What the index keeps beside each vector, read from the product alone: what it says
+    about its kind (catalog.domain.kinds.KindFacts) and its listing key. `group_index` appends the product's kind group, found among the
+    products of its category; a query then needs no model or text parsing."""
+    facts = read_kind(p.title, p.brand, p.category, p.description, p.attributes)
+    return [*facts.payload(), item_key(p.title, p.brand)]
+
+
+_FACTS = len(KindFacts("", "", (), (), False, False, False, "", (), ()).payload())
+
+
+def _facts(payload: list) -> KindFacts:
+    return KindFacts.from_payload(payload[:_FACTS])
+
+
+def _own_part(payload: list) -> list:
+    """The payload without its group: what `kind_payload` wrote."""
+    return list(payload[:_FACTS + 1])
+
+
+def _group(payload: list) -> str | None:
+    return payload[_FACTS + 1] if len(payload) > _FACTS + 1 else None
 
 
 class SubstituteIndex:
     """The saved vectors plus, per kind of product, the ids a query may search among.
 
-    Kinds are grouped once per load (category -> type -> ids, category -> head -> ids),
-    so the products "of the same kind" (ProductKind.same_as) are a few dictionary lookups, not
-    a pass over the catalog.
-
-    A title's last two words name its kind ("coffee maker", "running shoe") only when
-    other products end the same way. "Glow Serum" and "Calm Serum" each stand alone:
-    there the first word is the product's name, and the kind is the last word, "serum".
-    Counting how many different items share two final words tells the two apart in any
-    catalog, with no word list; an "Ice Cream Maker" that stands alone still never meets
-    the coffee makers, whose "coffee maker" is shared."""
+    Each product's payload carries its kind group (`group_index`), so the products "of
+    the same kind" (ProductKind.same_as) are one dictionary lookup, not a pass over the
+    catalog. The kind names (catalog.domain.kinds.KindNames) are read once per load, to
+    tell parts from the products they fit in the ranking."""
 
     def __init__(self, vectors: SemanticIndex) -> None:
         self.vectors = vectors
-        items: dict[tuple[str, str], set[str]] = {}
-        for category, _type, head, key in vectors.payload.values():
-            items.setdefault((category, head), set()).add(key)
-        self._shared_heads = {group for group, keys in items.items() if len(keys) >= 2}
-        by_type: dict[tuple[str, str], list[int]] = {}
-        by_head_untyped: dict[tuple[str, str], list[int]] = {}
-        by_head: dict[tuple[str, str], list[int]] = {}
+        facts = {pid: _facts(value) for pid, value in vectors.payload.items() if len(value) >= _FACTS + 1}
+        self.facts = facts
+        self.names = KindNames(facts.values())
+        by_group: dict[str, list[int]] = {}
         by_key: dict[tuple[str, str], list[int]] = {}
-        for pid, (category, type_attr, head, key) in vectors.payload.items():
-            head = self._head(category, head)
-            if type_attr:
-                by_type.setdefault((category, type_attr), []).append(pid)
-            else:
-                by_head_untyped.setdefault((category, head), []).append(pid)
-            by_head.setdefault((category, head), []).append(pid)
-            by_key.setdefault((category, key), []).append(pid)
-        self._by_type, self._by_head_untyped, self._by_head, self._by_key = by_type, by_head_untyped, by_head, by_key
+        by_category: dict[str, list[int]] = {}
+        for pid, value in vectors.payload.items():
+            if pid not in facts:
+                continue
+            category = facts[pid].category
+            by_category.setdefault(category, []).append(pid)
+            by_key.setdefault((category, value[_FACTS]), []).append(pid)
+            group = _group(value)
+            if group is not None:
+                by_group.setdefault(group, []).append(pid)
+        self._by_group, self._by_key, self._by_category = by_group, by_key, by_category
 
     def __len__(self) -> int:
         return len(self.vectors)
 
-    def _head(self, category: str, head: str) -> str:
-        if " " in head and (category, head) not in self._shared_heads:
-            return head.rsplit(" ", 1)[1]
-        return head
-
-    def kind(self, kind: ProductKind) -> ProductKind:
-        """The kind as this catalog reads it: a two-word head no other item shares is cut
-        to its last word."""
-        return ProductKind(kind.category, kind.type_attr, self._head(kind.category, kind.head))
-
     def product_kind(self, pid: int) -> ProductKind:
-        category, type_attr, head, _ = self.vectors.payload[pid]
-        return ProductKind(category, type_attr or None, self._head(category, head))
+        value = self.vectors.payload[pid]
+        return self._kind(_facts(value), _group(value))
 
-    def pool(self, kind: ProductKind, key: str) -> np.ndarray:
-        """Ids of indexed products of the same kind (ProductKind.same_as: the type attribute when
-        both have one, else the head of the title), or the same item listed again.
-        `kind` is as `self.kind` reads it."""
-        c = kind.category
-        if not c:
+    def _kind(self, facts: KindFacts, group: str | None) -> ProductKind:
+        reading = self.names.read(facts)
+        return ProductKind(facts.category.rsplit(" > ", 1)[-1], reading.shared_type, self.names.head(facts), group,
+                           reading)
+
+    def kind_of_new(self, product: ProductInfo, vector: np.ndarray) -> ProductKind:
+        """The kind of a product indexed since the last run: the group of its nearest
+        neighbour in its category, when that one is close and not its part or kids' version."""
+        payload = kind_payload(product)
+        facts = _facts(payload)
+        group = None
+        among = np.asarray(self._by_category.get(facts.category, []), dtype="int64")
+        for pid, similarity in self.vectors.search(vector, 1, among=among):
+            if similarity >= NEW_PRODUCT_SIMILARITY and not confusable(self.names.read(facts),
+                                                                        self.names.read(self.facts[pid])):
+                group = _group(self.vectors.payload[pid])
+        return self._kind(facts, group)
+
+    def pool(self, kind: ProductKind, key: str, also: Iterable[int] = ()) -> np.ndarray:
+        """Ids of indexed products of the same kind group, the same item listed again, and
+        `also` (what shoppers chose for this product)."""
+        if kind.reading is None:
             return np.zeros(0, dtype="int64")
-        parts: list[list[int]] = [self._by_key.get((c, key), [])]
-        if kind.type_attr:
-            parts += [self._by_type.get((c, kind.type_attr), []), self._by_head_untyped.get((c, kind.head), [])]
-        elif kind.head:
-            parts.append(self._by_head.get((c, kind.head), []))
-        return np.unique(np.fromiter((pid for part in parts for pid in part), dtype="int64"))
+        parts: list[Iterable[int]] = [self._by_key.get((kind.reading.facts.category, key), []), also]
+        if kind.group is not None:
+            parts.append(self._by_group.get(kind.group, []))
+        return np.unique(np.fromiter((pid for part in parts for pid in part if pid in self.facts), dtype="int64"))
 
     def nearest(self, vector: np.ndarray, among: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k products of `among` most similar to `vector`, best first: a FAISS scan that
         compares only the vectors of those ids (~1 ms at 100,000 products; decoding the
         same vectors one by one costs several times more)."""
         return self.vectors.search(vector, k, among=among)
+
+
+# A product indexed since the last run takes its nearest neighbour's kind above this similarity.
+NEW_PRODUCT_SIMILARITY = 0.6
+# Categories up to this size compare every pair of products; larger ones each product's
+# NEIGHBOURS nearest (a FAISS scan of the category), averaging over the pairs compared.
+ALL_PAIRS_UP_TO = 1500
+NEIGHBOURS = 24
+
+
+def group_index(vectors: SemanticIndex, categories: set[str] | None = None) -> dict[int, list]:
+    """Each product's kind group, for the products of `categories` (all when None):
+    {id: payload with the group}, only where the group changed.
+
+    A category whose products all carry a merchant type that several brands share is
+    grouped by type, with no vectors read. Otherwise its products are clustered
+    (catalog.domain.kinds.group_kinds) on pair scores from their embedding similarity,
+    attributes, kind names, audiences and parts."""
+    facts = {pid: _facts(v) for pid, v in vectors.payload.items() if len(v) >= _FACTS + 1}
+    names = KindNames(facts.values())
+    by_category: dict[str, list[int]] = {}
+    for pid, f in facts.items():
+        if categories is None or f.category in categories:
+            by_category.setdefault(f.category, []).append(pid)
+    changed: dict[int, list] = {}
+    for category, ids in by_category.items():
+        ids.sort()
+        readings = {pid: names.read(facts[pid]) for pid in ids}
+        if all(r.shared_type for r in readings.values()):
+            groups = {pid: f"t:{category}:{readings[pid].shared_type}" for pid in ids}
+        else:
+            scores = _pair_scores(vectors, ids, readings)
+            dense = len(ids) <= ALL_PAIRS_UP_TO
+            clusters = group_kinds(ids, scores, missing=0.0 if dense else None)
+            groups = {pid: f"g:{category}:{g}" for pid, g in clusters.items()}
+        for pid in ids:
+            value = vectors.payload[pid]
+            if _group(value) != groups[pid]:
+                changed[pid] = [*_own_part(value), groups[pid]]
+    return changed
+
+
+def _pair_scores(vectors: SemanticIndex, ids: list[int],
+                 readings: dict[int, KindReading]) -> dict[tuple[int, int], float]:
+    """Pair scores (catalog.domain.kinds.pair_score) of every pair of a small category, or
+    of each product and its nearest neighbours in a large one, plus every pair where one
+    is a part made for the other (which must never join)."""
+    matrix = vectors.index.reconstruct_batch(np.asarray(ids, dtype="int64")).astype("float32")
+    if len(ids) <= ALL_PAIRS_UP_TO:
+        sims = matrix @ matrix.T
+        pairs = ((a, b) for a in range(len(ids)) for b in range(a + 1, len(ids)))
+        similarity = lambda a, b: float(sims[a, b])  # noqa: E731
+    else:
+        flat = faiss.IndexFlatIP(matrix.shape[1])
+        flat.add(matrix)
+        found, near = flat.search(matrix, NEIGHBOURS + 1)
+        known = {(min(a, int(b)), max(a, int(b))): float(s) for a in range(len(ids))
+                 for s, b in zip(found[a], near[a]) if b >= 0 and b != a}
+        parts = [a for a in range(len(ids)) if readings[ids[a]].made_for]
+        for a in parts:
+            for b in range(len(ids)):
+                if a != b and confusable(readings[ids[a]], readings[ids[b]]):
+                    known.setdefault((min(a, b), max(a, b)), 0.0)
+        pairs = iter(known)
+        similarity = lambda a, b: known[(a, b)] if (a, b) in known else float(matrix[a] @ matrix[b])  # noqa: E731
+    out: dict[tuple[int, int], float] = {}
+    for a, b in pairs:
+        i, j = ids[a], ids[b]
+        out[(i, j)] = pair_score(similarity(a, b), readings[i], readings[j])
+    return out
 
 
 _cache: dict[Path, tuple[float, SubstituteIndex]] = {}
@@ -241,7 +335,8 @@ def build_index(uow: UnitOfWork, embedder=None, progress: Callable[[int], None] 
     started = utcnow()
     with uow:
         ids = uow.catalog.product_ids()
-        if full or vectors.watermark is None or vectors.text_version != TEXT_VERSION:
+        everything = full or vectors.watermark is None or vectors.text_version != TEXT_VERSION
+        if everything:
             todo = ids
         else:
             todo = uow.catalog.changed_product_ids(vectors.watermark - WATERMARK_SLACK) | (ids - set(vectors.payload))
@@ -252,9 +347,22 @@ def build_index(uow: UnitOfWork, embedder=None, progress: Callable[[int], None] 
     removed = set(vectors.hashes) - ids
     if on_total is not None:
         on_total(sum(1 for pid, t in texts.items() if vectors.hashes.get(pid) != content_hash(t)))
-    embedded = vectors.update(texts, embedder, progress, remove=removed,
-                              payload={p.id: kind_payload(p) for p in products}, watermark=started,
+    before = {pid: (vectors.hashes.get(pid), vectors.payload.get(pid)) for pid in texts}
+    gone = {_facts(vectors.payload[pid]).category for pid in removed
+            if len(vectors.payload.get(pid) or ()) >= _FACTS + 1}
+    payload = {}
+    for p in products:
+        own, old = kind_payload(p), vectors.payload.get(p.id)
+        payload[p.id] = [*own, _group(old)] if old is not None and _own_part(old) == own else own
+    embedded = vectors.update(texts, embedder, progress, remove=removed, payload=payload, watermark=started,
                               text_version=TEXT_VERSION)
+    # Kinds are groups of a category's products: a category is grouped again when one of
+    # its products is new, changed what it says or was embedded again, or left.
+    dirty = gone | {_facts(vectors.payload[pid]).category for pid, (h, old) in before.items()
+                    if pid in vectors.payload and (h != vectors.hashes.get(pid) or old != vectors.payload[pid])}
+    dirty |= {_facts(v).category for v in vectors.payload.values() if _group(v) is None}
+    if dirty or everything:
+        vectors.update({}, embedder, payload=group_index(vectors, None if everything else dirty))
     _install(uow.url, vectors)
     return IndexReport(embedded, len(removed), len(vectors))
 
@@ -296,11 +404,13 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
             else:
                 build_index(UnitOfWork(uow.url))  # first use of a small catalog: seconds, not worth a separate step
                 index = load_index(uow.url)
-        kind = kind_of(product.title, product.brand, product.category, product.attributes)
+        kind = kind_of(product.title, product.brand, product.category, product.attributes, product.description)
+        choices = _choices(uow.catalog.substitute_choices(pid))
+        neighbours = None
         if index is not None:
-            kind = index.kind(kind)
-        neighbours = None if index is None else _Neighbours(
-            index, _vector(index.vectors, product, embedder), kind, product)
+            vector = _vector(index.vectors, product, embedder)
+            kind = index.product_kind(pid) if pid in index.facts else index.kind_of_new(product, vector)
+            neighbours = _Neighbours(index, vector, kind, product, [c for c, (_, chosen) in choices.items() if chosen])
         hits = neighbours.widen() if neighbours is not None else []
         # The original's stock and the first candidates' in one read: a query costs a
         # handful of round trips whatever the catalog size.
@@ -310,8 +420,20 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
         original, asked = _original(product, kind, own, exact, color, size)
         results = _other_supplier(uow, product, original, asked)
         if neighbours is not None:
-            results += _ranked(uow, neighbours, hits, stock, original, k)
+            results += _ranked(uow, neighbours, hits, stock, original, k, choices)
         return higher_margin_first(uow, results[:k], steering)
+
+
+# Shoppers took a product for this one at least this many times more than they turned it
+# down: it counts as the same kind even where the catalog's kinds disagree.
+CHOSEN_AT_LEAST = 2
+
+
+def _choices(counts: dict[int, tuple[int, int]]) -> dict[int, tuple[float, bool]]:
+    """{substitute's product id: (feedback from -1 to 1, chosen)} from times taken and
+    turned down; one answer moves a product less than many (the +1 in the divisor)."""
+    return {pid: ((taken - refused) / (taken + refused + 1), taken - refused >= CHOSEN_AT_LEAST)
+            for pid, (taken, refused) in counts.items()}
 
 
 def _original(product: ProductInfo, kind: ProductKind, own: list[VariantOption], exact: VariantOption | None,
@@ -366,8 +488,9 @@ class _Neighbours:
     """The nearest products of the same kind, fetched a few at a time: the first few
     usually hold enough that can be sold, and each widening looks at four times more."""
 
-    def __init__(self, index: SubstituteIndex, vector: np.ndarray, kind: ProductKind, product: ProductInfo) -> None:
-        pool = index.pool(kind, item_key(product.title, product.brand))
+    def __init__(self, index: SubstituteIndex, vector: np.ndarray, kind: ProductKind, product: ProductInfo,
+                 chosen: Iterable[int] = ()) -> None:
+        pool = index.pool(kind, item_key(product.title, product.brand), chosen)
         self.index, self.vector, self.pool = index, vector, pool[pool != product.id]
         self.n = 0
         self.seen: set[int] = set()
@@ -385,13 +508,15 @@ class _Neighbours:
 
 
 def _ranked(uow: UnitOfWork, neighbours: _Neighbours, hits: list[tuple[int, float]],
-            stock: dict[int, list[VariantOption]], original: Original, k: int) -> list[Substitute]:
+            stock: dict[int, list[VariantOption]], original: Original, k: int,
+            choices: dict[int, tuple[float, bool]]) -> list[Substitute]:
     """Nearest products of the same kind first; more of them while too few can be sold."""
     similarity = dict(hits)
     labels = uow.catalog.product_labels(list(similarity))
     while True:
         candidates = [Candidate(pid, labels[pid][0], labels[pid][1], neighbours.index.product_kind(pid),
-                                similarity[pid], tuple(stock.get(pid, ()))) for pid in similarity if pid in labels]
+                                similarity[pid], tuple(stock.get(pid, ())), *choices.get(pid, (0.0, False)))
+                      for pid in similarity if pid in labels]
         ranked = rank(original, candidates, k)
         if len(ranked) >= k or neighbours.exhausted:
             return [_substitute(r, labels[r.product_id][1]) for r in ranked]

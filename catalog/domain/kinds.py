@@ -1,0 +1,544 @@
+"""What kind of product a listing is, read from a merchant's feed as it comes.
+
+A feed names the kind of product in many places and none is reliable alone: the title's
+first part ("Everyday Drip Coffee Maker", but also "Aero 2 – 12 settings, anti-static
+cup", which names none and ends in a feature), the description's first phrase, a `type`
+column that some merchants fill for every product and others for a few (with values
+such as "glass", a detail rather than a kind), the attributes the merchant records
+(capacity and wattage for one kind of product, display and battery for another). So
+kinds are found among the products of one category, all signals together:
+
+- `read_kind` (one product, when it is indexed): the candidate names of its kind, in
+  order of trust, its attribute names, whether it is made for another product ("for X",
+  "fits X", "compatible with X", "replacement", refills) and whether it is a kids' or an
+  adult's version;
+- `KindNames` (a catalog): a candidate name counts only when products of two brands use
+  it (a model name such as "Vortex" is one brand's);
+- `pair_score` and `group_kinds`: products are grouped by average-linkage clustering on
+  their embedding similarity, raised by shared attribute names and the same kind name,
+  lowered by different kind names or audiences; a part never joins the product it is
+  made for, and two products whose merchant type (kept by several products) differs
+  never join either. The caller supplies the similarities of each product's nearest
+  neighbours (catalog.services.substitutes), so a large category costs its
+  neighbour lists, not all its pairs.
+
+Only general English words are listed here (connectors, units, colours, sizes, the
+words for a kids' version or for a part): nothing about any particular catalog.
+"""
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from catalog.domain.products import category_leaf, descriptive_attributes, product_type
+
+# --------------------------------------------------------------------------- words
+
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# A number with its unit ("64 oz", "1200W", "5.5 Qt", "3-Pack", "2 x 2.5 qt"): a measure, not a word.
+_MEASURE = re.compile(
+    r"\b\d+(?:[.,/]\d+)?\s*(?:-\s*)?(?:x\s*\d+(?:[.,]\d+)?\s*)?"
+    r"(?:ml|l|g|kg|oz|fl|lb|lbs|qt|quarts?|gal|gallons?|cm|mm|m|ft|feet|w|watts?|v|volts?|mah|gb|tb|"
+    r"in|inch|inches|\"|'|pc|pcs|pieces?|packs?|ct|count|cups?|person|people|speeds?|players?|"
+    r"settings?|ports?|slots?|stages?|layers?|channels?|days?|hours?|hrs?|mins?|minutes?|months?|years?|"
+    r"y|yrs?|t|k|p|gph|psi|atm|bar|rpm|db|lm|lumens?|hz|khz|mp|gsm|wh|ah|mbps|gbps|fps)?\b",
+    re.IGNORECASE,
+)
+_NON_WORD = re.compile(r"[^\w\s-]")
+# Where a title splits into parts: pipes, commas, dashes between spaces, brackets, colons.
+_SEGMENTS = re.compile(r"\s*(?:\||,|;|:|\s[–—-]\s|\s[–—]|[–—]\s|\(|\)|\[|\]|\s/\s|\+)\s*")
+# Words after which a name talks about something else: "Jar for X", "Kettle with Filter".
+_CONNECTORS = frozenset("""
+for with w compatible fits fit fitting including includes incl featuring and or plus by from of in to that which
+designed made sized suitable works using use
+""".split())
+# Words at the end of a name that say how it is sold, its size or who it is for, not what it is.
+_GENERIC_TAIL = frozenset("""
+set pack kit edition series model version new spf bundle combo collection pair piece pc count ct lot
+replacement genuine original oem official authentic upgraded improved premium professional pro
+size large small medium mini xl xxl xs standard regular twin full queen king
+men man mens women woman womens lady ladies unisex adult kid child children boy girl toddler junior youth
+""".split())
+_COLOURS = frozenset("""
+black white grey gray silver gold rose red blue navy green olive yellow orange pink purple lilac violet brown tan
+beige ivory charcoal slate teal turquoise aqua burgundy maroon khaki copper bronze champagne blush
+multicolor multicolour
+""".split())
+# Words that say a listing is a part or a consumable made for other products.
+_PART_WORDS = frozenset("replacement refill spare compatible fits oem attachment accessory".split())
+# What follows these is the product a part is made for ("... for Kestrel KX-2 kettles").
+_FOR_TARGET = re.compile(r"\b(?:for use with|compatible with|works with|replacement for|to fit|for|fits|fit)\s+"
+                         r"([^,|;:()–—+]+)", re.IGNORECASE)
+# Words of a target that do not name a product: who it is for, what it is for, where.
+_NOT_A_PRODUCT = _GENERIC_TAIL | frozenset("""
+use home kitchen office travel outdoor indoor everyday daily all most any every model device
+""".split())
+# A kids' version: in words, by an age range ending in childhood, or by toddler sizes (4T).
+_KIDS = re.compile(r"\b(?:kids?|kid's|kids'|child|children|children's|childrens|toddlers?|junior|youth|"
+                   r"boys?|boys'|boy's|girls?|girls'|girl's)\b", re.IGNORECASE)
+_AGES = re.compile(r"\bages?\s*(\d{1,2})\s*(?:-|–|to)\s*(\d{1,2})\b|\b(\d{1,2})\s*-\s*(\d{1,2})\s*(?:y|yrs?|years)\b"
+                   r"|\b(\d{1,2})t\b", re.IGNORECASE)
+_ADULT = re.compile(r"\b(?:men|men's|mens|women|women's|womens|ladies|ladies'|adults?|adult's)\b", re.IGNORECASE)
+KIDS_AGE_LIMIT = 14  # an age range ending at or below this is a child's
+AUDIENCE_KEYS = frozenset({"audience", "age_group", "age group", "agegroup", "gender", "department"})
+
+
+def singular(word: str) -> str:
+    if len(word) > 3 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-case singular words without measures, numbers or punctuation."""
+    text = _PAREN.sub(" ", text.lower().replace("w/", "with ").replace("&", " and "))
+    text = _MEASURE.sub(" ", text)
+    text = _NON_WORD.sub(" ", text).replace("-", " ").replace("_", " ")
+    return [singular(w) for w in text.split() if w and not any(c.isdigit() for c in w)]
+
+
+def normalised(text: str | None) -> str:
+    """"Coffee Machines" -> "coffee machine"."""
+    return " ".join(words(text or ""))
+
+
+def category_key(category: str) -> str:
+    """The category path, normalised: "Kitchen > Coffee Machines" -> "kitchen > coffee machine"."""
+    parts = [normalised(p) for p in re.split(r"\s*[>/|]\s*", category or "") if p.strip()]
+    return " > ".join(p for p in parts if p) or normalised(category_leaf(category))
+
+
+def _name(text: str, brand_words: frozenset[str]) -> list[str]:
+    """The words of one part of a title (or a description's first phrase) up to its first
+    connector, without brand words, colours and trailing listing words:
+    "Glass Blender Jar Replacement for X" -> [glass, blender, jar]."""
+    out: list[str] = []
+    for w in words(text):
+        if w in _CONNECTORS:
+            break
+        if w not in brand_words and w not in _COLOURS:
+            out.append(w)
+    while out and (out[-1] in _GENERIC_TAIL or len(out[-1]) < 3):
+        out.pop()
+    return out[-2:]
+
+
+def _first_phrase(description: str) -> str:
+    """"A programmable drip brewer with a glass carafe. ..." -> "programmable drip brewer with ..."."""
+    first = re.split(r"(?<=[.!?])\s|[:;,]", description.strip(), maxsplit=1)[0] if description else ""
+    first = re.sub(r"^\s*(?:an?|the|this|our|these|one|two|three|four|five|six|single|pair of|set of)\s+", "",
+                   first, flags=re.IGNORECASE)
+    owner = re.match(r"^((?:[\w&.]+\s){0,3}[\w&.]+)['’]s?\s", first)  # "Talus & Pine's packable rain jacket"
+    if owner and not set(words(owner.group(1))) & _CONNECTORS:
+        return first[owner.end():]
+    return first
+
+
+def is_kids(text: str) -> bool:
+    if _KIDS.search(text):
+        return True
+    for m in _AGES.finditer(text):
+        ages = [int(g) for g in m.groups() if g]
+        if ages and max(ages) <= KIDS_AGE_LIMIT:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- a title's head
+
+_FOR_WITH = re.compile(r"\s+(?:for|with|w/|compatible|fits)\s+", re.IGNORECASE)
+_TITLE_TAIL = frozenset({"set", "pack", "kit", "edition", "series", "model", "version", "new", "spf"})
+
+
+def _title_words(title: str, brand: str | None) -> list[str]:
+    """The words of a title's main part, without the brand in front, sizes, counts,
+    parentheses or trailing qualifiers ("..., 72\" Brushed Brass")."""
+    main = title.split(",")[0].split(" - ")[0].split(" | ")[0]
+    main = _FOR_WITH.split(main, maxsplit=1)[0] or main  # "Running Shoe for Men", "Kettle with Filter"
+    found = words(main)
+    if brand:
+        lowered = words(brand)
+        if found[: len(lowered)] == lowered:
+            found = found[len(lowered):]
+    while len(found) > 1 and found[-1] in _TITLE_TAIL:
+        found = found[:-1]
+    return found
+
+
+def head_noun_phrase(title: str, brand: str | None = None) -> str:
+    """What a title's main part ends with: its last one or two words."""
+    return " ".join(_title_words(title, brand)[-2:])
+
+
+def qualifier(title: str, brand: str | None, head: str) -> str | None:
+    """The word just before `head`: "trail" in "Kestrel Trail Running Shoe", "drip" in
+    "Crema Drip Coffee Maker" (or a model name, in "Crema Coffee Maker")."""
+    found, tail = _title_words(title, brand), head.split()
+    n = len(tail)
+    return found[-n - 1] if n and len(found) > n and found[-n:] == tail else None
+
+
+# --------------------------------------------------------------------------- one product
+
+@dataclass(frozen=True)
+class KindFacts:
+    """What one listing says about its kind, before the rest of the catalog is looked at.
+
+    `names`: candidate names of the kind (the last one or two words of a place that names
+    the product), most trusted first: the title's first part, the description's first
+    phrase, the type column, the title's other parts. `part_of`: the words of what the
+    listing says it is made for ("fits X"), `parts`: whether it says it is a part or a
+    refill at all. `words`: the title's words, to recognise the product a part names."""
+
+    category: str
+    type_attr: str  # the merchant's type column, normalised ("" when none)
+    names: tuple[tuple[str, ...], ...]
+    part_of: tuple[str, ...]
+    part: bool
+    kids: bool
+    adult: bool
+    brand: str
+    words: tuple[str, ...]
+    attr_keys: tuple[str, ...]
+    head: str = ""  # the last two words of the title's main part (head_noun_phrase)
+
+    def payload(self) -> list:
+        """A JSON-friendly form, kept beside the product's vector."""
+        return [self.category, self.type_attr, [list(n) for n in self.names], list(self.part_of), self.part,
+                self.kids, self.adult, self.brand, list(self.words), list(self.attr_keys), self.head]
+
+    @classmethod
+    def from_payload(cls, value: list) -> KindFacts:
+        category, type_attr, names, part_of, part, kids, adult, brand, title_words, attr_keys, head = value[:11]
+        return cls(category, type_attr, tuple(tuple(n) for n in names), tuple(part_of), bool(part), bool(kids),
+                   bool(adult), brand, tuple(title_words), tuple(attr_keys), head)
+
+    @property
+    def kind_words(self) -> frozenset[str]:
+        """The head nouns its title and description give it ("jar", "blender")."""
+        return frozenset(n[-1] for n in self.names[:2])
+
+
+def read_kind(title: str, brand: str | None, category: str, description: str = "",
+              attributes: Mapping | None = None) -> KindFacts:
+    """The candidate kinds of one product, and whether it is a part or a kids' version."""
+    brand_words = frozenset(words(brand or ""))
+    parts = [p for p in _SEGMENTS.split(title) if p and p.strip()]
+    named = [_name(p, brand_words) for p in parts]
+    first = next((ws for ws in named if ws), [])
+    names: list[tuple[str, ...]] = [tuple(first)] if first else []
+    described = _name(_first_phrase(description or ""), brand_words)
+    if described:
+        names.append(tuple(described))
+    attributes = dict(attributes or {})
+    typ = normalised(product_type(attributes))
+    if typ:
+        names.append(tuple(w for w in typ.split() if w not in _COLOURS)[-2:] or tuple(typ.split()[-2:]))
+    names += [tuple(ws) for ws in named if ws and ws is not first]
+    lowered = title.lower().replace("w/", "with ")
+    targets = [w for m in _FOR_TARGET.finditer(lowered) for w in words(m.group(1))]
+    audience = " ".join(str(v) for k, v in attributes.items() if str(k).strip().lower() in AUDIENCE_KEYS)
+    return KindFacts(
+        category=category_key(category), type_attr=typ, names=tuple(dict.fromkeys(n for n in names if n)),
+        part_of=tuple(dict.fromkeys(w for w in targets if w not in _NOT_A_PRODUCT and w not in _CONNECTORS)),
+        part=any(w in _PART_WORDS for w in words(title)) or bool(re.search(r"\bsold without\b", description or "",
+                                                                           re.IGNORECASE)),
+        kids=is_kids(title) or is_kids(audience), adult=bool(_ADULT.search(title) or _ADULT.search(audience)),
+        brand=" ".join(sorted(brand_words)), words=tuple(dict.fromkeys(words(title))),
+        attr_keys=tuple(sorted(str(k).strip().lower() for k in descriptive_attributes(attributes)
+                               if str(k).strip().lower() not in AUDIENCE_KEYS)),
+        head=head_noun_phrase(title, brand))
+
+
+# --------------------------------------------------------------------------- the catalog's kind names
+
+MIN_BRANDS = 2  # a candidate name is a kind when products of this many brands use it
+TYPED_SHARE = 0.5  # the type column decides kinds in categories where at least this share of products has one
+TIDY_TITLES = 0.9  # a category whose titles end in a shared head at least this often names kinds by titles
+TRUSTED = 2  # names from the title's first part and the description's first phrase make a kind name
+
+
+@dataclass(frozen=True)
+class KindReading:
+    """One product's kind as its catalog reads it: its facts, the kind name other brands
+    share (`KindNames`), its merchant type when shared, and the kinds of the products it
+    says it is made for ("fits Kestrel KX-2" -> the kind words of Kestrel's KX-2, "kettle")."""
+
+    facts: KindFacts
+    name: str | None = None
+    shared_type: str | None = None
+    made_for: frozenset[str] = frozenset()
+    title_head: str | None = None  # the title's head, in a category whose titles all name their kind
+    head: str = ""  # the title's head (KindNames.head)
+    lone: bool = False  # its title's two-word head is its own, beside others' shared one ("ice cream maker")
+
+    @property
+    def kind_words(self) -> frozenset[str]:
+        return self.facts.kind_words | frozenset((self.name or "").split()[-1:])
+
+
+class KindNames:
+    """The catalog's kind names, read from all its products' `KindFacts` at once.
+
+    A product's kind name is its most trusted candidate that products of two brands in
+    its category use too: two words ("coffee maker") when shared, else the head word; a
+    name written both as one word and as two ("smartwatch", "smart watch") is one name.
+    What a part is made for is resolved against the whole catalog: the head words of
+    other products it names, and the kinds of the brand it names."""
+
+    def __init__(self, facts: Iterable[KindFacts]) -> None:
+        facts = list(facts)
+        single_words = {(f.category, w) for f in facts for n in f.names if len(n) == 1 for w in n}
+        single_words |= {(f.category, w) for f in facts for w in f.words}
+        self._joined_words = single_words
+        pairs: dict[tuple[str, str], set[str]] = {}
+        types: dict[tuple[str, str], set[str]] = {}
+        for f in facts:
+            owner = f.brand or " ".join(f.words)
+            for n in f.names[:TRUSTED]:
+                n = self._joined(f.category, n)
+                if len(n) == 2:
+                    pairs.setdefault((f.category, " ".join(n)), set()).add(owner)
+            if f.type_attr:
+                types.setdefault((f.category, f.type_attr), set()).add(owner)
+        self._pairs = {k for k, v in pairs.items() if len(v) >= MIN_BRANDS}
+        heads: dict[tuple[str, str], set[str]] = {}
+        for f in facts:
+            owner = f.brand or " ".join(f.words)
+            for n in f.names[:TRUSTED]:
+                heads.setdefault((f.category, self._joined(f.category, n)[-1]), set()).add(owner)
+        self._heads = {k for k, v in heads.items() if len(v) >= MIN_BRANDS}
+        # A type column decides kinds in a category where most products carry one; where
+        # a few do, its values are details ("glass", "wheeled") and only name candidates.
+        typed: dict[str, list[int]] = {}
+        for f in facts:
+            counts = typed.setdefault(f.category, [0, 0])
+            counts[0] += bool(f.type_attr)
+            counts[1] += 1
+        self.shared_types = {(c, t) for (c, t), v in types.items()
+                             if len(v) >= MIN_BRANDS and typed[c][0] >= TYPED_SHARE * typed[c][1]}
+        # What products that are not parts are called, catalog-wide, per brand and per title word.
+        self._whole_heads: set[str] = set()
+        self._brand_kinds: dict[frozenset[str], set[str]] = {}
+        self._by_word: dict[str, list[tuple[frozenset[str], str]]] = {}
+        for f in facts:
+            if f.part_of or f.part:
+                continue
+            kind = self.name(f)
+            kinds = {kind.split()[-1]} if kind else set(f.kind_words)
+            self._whole_heads |= kinds
+            if f.brand:
+                self._brand_kinds.setdefault(frozenset(f.brand.split()), set()).update(kinds)
+            title = frozenset(f.words)
+            for w in title:
+                self._by_word.setdefault(w, []).extend((title, k) for k in kinds)
+        self._brands_by_word: dict[str, list[frozenset[str]]] = {}
+        for brand in self._brand_kinds:
+            self._brands_by_word.setdefault(min(brand), []).append(brand)
+        self._title_heads(facts)
+        self._cache: dict[KindFacts, KindReading] = {}
+
+    def _title_heads(self, facts: list[KindFacts]) -> None:
+        """Titles' heads, and the categories whose titles name their kind consistently.
+
+        A title's last two words name its kind ("coffee maker", "running shoe") only when
+        other items end the same way; "Glow Serum" and "Calm Serum" each stand alone, so
+        there the kind is the last word, "serum". Where nearly every title of a category
+        ends in a kind (a head other brands share, or the one the description names: a
+        tidy catalog, "... Trail Running Shoe"), two different heads are two kinds; in a
+        feed where many titles end in a model name or a feature, a head is only one
+        signal among others."""
+        owners: dict[tuple[str, str], set[str]] = {}
+        for f in facts:
+            owners.setdefault((f.category, f.head), set()).add(f.brand or " ".join(f.words))
+        self._shared_heads = {k for k, v in owners.items() if len(v) >= MIN_BRANDS}
+        self._pair_ends = {(c, head.rsplit(" ", 1)[1]) for c, head in self._shared_heads if " " in head}
+        brands: dict[tuple[str, str], set[str]] = {}
+        for f in facts:
+            brands.setdefault((f.category, self.head(f)), set()).add(f.brand or " ".join(f.words))
+        self._named_heads = {k for k, v in brands.items() if len(v) >= MIN_BRANDS}
+        counts: dict[str, list[int]] = {}
+        for f in facts:
+            c = counts.setdefault(f.category, [0, 0])
+            c[0] += self._names_its_kind(f)
+            c[1] += 1
+        self._tidy = {c for c, (named, total) in counts.items() if named >= TIDY_TITLES * total}
+
+    def _names_its_kind(self, f: KindFacts) -> bool:
+        """The title ends in a kind: one other brands' titles end in too, or the one its
+        description names ("Glow Moisturizer": "A light daily moisturizer...")."""
+        head = self.head(f)
+        if not head:
+            return False
+        described = self._joined(f.category, f.names[1]) if len(f.names) > 1 else ()
+        return (f.category, head) in self._named_heads or (bool(described) and described[-1] == head.split()[-1])
+
+    def head(self, f: KindFacts) -> str:
+        """The title's head: two words when other items end the same way, else the last."""
+        if " " in f.head and (f.category, f.head) not in self._shared_heads:
+            return f.head.rsplit(" ", 1)[1]
+        return f.head
+
+    def _joined(self, category: str, name: tuple[str, ...]) -> tuple[str, ...]:
+        if len(name) == 2 and (category, name[0] + name[1]) in self._joined_words:
+            return (name[0] + name[1],)
+        return name
+
+    def name(self, f: KindFacts) -> str | None:
+        for n in f.names:
+            n = self._joined(f.category, n)
+            if len(n) == 2 and (f.category, " ".join(n)) in self._pairs:
+                return " ".join(n)
+            if (f.category, n[-1]) in self._heads:
+                return n[-1]
+        return None
+
+    def shared_type(self, f: KindFacts) -> str | None:
+        """The merchant's type, when other brands' products carry it too and most of its
+        category's products have one (a real kind, not a detail)."""
+        return f.type_attr if f.type_attr and (f.category, f.type_attr) in self.shared_types else None
+
+    def made_for(self, f: KindFacts) -> frozenset[str]:
+        target = set(f.part_of)
+        if not target:
+            return frozenset()
+        kinds = target & self._whole_heads
+        for word in target:
+            for brand in self._brands_by_word.get(word, ()):
+                if brand <= target:
+                    kinds |= self._brand_kinds[brand]
+        # "fits Heritage Tilt-Head": the products whose titles hold every word named.
+        rarest = min(target, key=lambda w: len(self._by_word.get(w, ())))
+        kinds |= {kind for title, kind in self._by_word.get(rarest, ()) if target <= title}
+        return frozenset(kinds - f.kind_words)
+
+    def read(self, f: KindFacts) -> KindReading:
+        found = self._cache.get(f)
+        if found is None:
+            head, name = self.head(f), self.name(f)
+            tidy = f.category in self._tidy and self._names_its_kind(f)
+            lone = name in (None, head) and " " in f.head and head != f.head and (f.category, head) in self._pair_ends
+            found = self._cache[f] = KindReading(f, name, self.shared_type(f), self.made_for(f),
+                                                 head if tidy else None, head, lone)
+        return found
+
+
+# --------------------------------------------------------------------------- two products
+
+def part_of(part: KindReading, whole: KindReading) -> bool:
+    """`part` says it is made for `whole`'s kind: a jar "for" blenders (or "for" a
+    blender brand's model), a cartridge that "fits" a filter, covers "for" pillows."""
+    return bool(part.made_for & whole.kind_words) and not part.kind_words & whole.kind_words
+
+
+def confusable(a: KindReading, b: KindReading) -> bool:
+    """Never a substitute for each other: one is made for the other, or a kids' version
+    meets one marked for adults."""
+    fa, fb = a.facts, b.facts
+    if (fa.kids and fb.adult and not fb.kids) or (fb.kids and fa.adult and not fa.kids):
+        return True
+    return part_of(a, b) or part_of(b, a)
+
+
+# Weights of the pair score (cosine similarity of the products' embeddings, about 0.2 to
+# 0.9): measured on a development feed, they are the only tuned numbers here.
+ATTRIBUTE_WEIGHT = 0.3  # x (share of attribute names in common - 0.5): a kind's products share a template
+SAME_NAME = 0.1  # the same kind name, or one is the other's head
+OTHER_NAME = 0.2  # two different kind names
+AUDIENCE_WEIGHT = 0.3  # a kids' version and one that is not
+PARTS_FOR_OTHERS = 0.3  # two parts made for different kinds of product (a jar for blenders, a bowl for mixers)
+NEVER = -10.0  # one is a part for the other, or their merchant types differ
+SAME_TYPE = 1.0  # both carry the same merchant type that several brands use
+KIND_THRESHOLD = 0.35  # groups join while their products' mean pair score is at least this
+
+
+def pair_score(similarity: float, a: KindReading, b: KindReading) -> float:
+    """How much two products of one category look like the same kind of product."""
+    if a.shared_type and b.shared_type:
+        return SAME_TYPE if a.shared_type == b.shared_type else NEVER
+    if confusable(a, b) or (a.title_head and b.title_head and a.title_head != b.title_head):
+        return NEVER
+    score = similarity
+    if a.facts.attr_keys and b.facts.attr_keys:
+        ka, kb = set(a.facts.attr_keys), set(b.facts.attr_keys)
+        score += ATTRIBUTE_WEIGHT * (len(ka & kb) / len(ka | kb) - 0.5)
+    if _lone_among(a, b) or _lone_among(b, a):
+        score -= OTHER_NAME
+    elif a.name and b.name:
+        score += SAME_NAME if related_names(a.name, b.name) else -OTHER_NAME
+    if a.made_for and b.made_for and not a.made_for & b.made_for:
+        score -= PARTS_FOR_OTHERS
+    if a.facts.kids != b.facts.kids:
+        score -= AUDIENCE_WEIGHT
+    return score
+
+
+def _lone_among(a: KindReading, b: KindReading) -> bool:
+    """`a`'s title ends in two words of its own whose last is the end of `b`'s shared
+    two-word head: an "Ice Cream Maker" beside "... Coffee Maker"s."""
+    return a.lone and " " in b.head and b.head.rsplit(" ", 1)[1] == a.head and b.head != a.facts.head
+
+
+def related_names(a: str, b: str) -> bool:
+    """The same kind name, or one is the other's head: "blender" and "countertop blender"
+    (but "rice cooker" and "slow cooker" are two kinds)."""
+    return a == b or (a.split()[-1] == b.split()[-1] and (" " not in a or " " not in b))
+
+
+def group_kinds(ids: list[int], scores: Mapping[tuple[int, int], float], missing: float | None = 0.0,
+                threshold: float = KIND_THRESHOLD) -> dict[int, int]:
+    """Average-linkage clustering: {id: group}, a group being the smallest id in it.
+
+    `scores` holds pair scores for pairs (i, j) with i < j that were looked at (each
+    product's nearest neighbours and every pair that must never join); a pair not
+    looked at counts as `missing` (None: the mean is over the pairs looked at, for a
+    large category where only each product's nearest neighbours are). Two groups join while the mean score over all their
+    pairs is at least `threshold`, best pair of groups first."""
+    members = {i: [i] for i in ids}
+    links: dict[int, dict[int, float]] = {i: {} for i in ids}  # group -> other group -> sum of looked-at scores
+    counts: dict[int, dict[int, int]] = {i: {} for i in ids}
+    for (i, j), s in scores.items():
+        if i in links and j in links and i != j:
+            links[i][j] = links[i].get(j, 0.0) + s
+            links[j][i] = links[j].get(i, 0.0) + s
+            counts[i][j] = counts[i].get(j, 0) + 1
+            counts[j][i] = counts[j].get(i, 0) + 1
+
+    def mean(a: int, b: int) -> float:
+        if missing is None:
+            return links[a][b] / counts[a][b]
+        n = len(members[a]) * len(members[b])
+        return (links[a][b] + missing * (n - counts[a][b])) / n
+
+    heap = [(-mean(a, b), a, b) for a in links for b in links[a] if a < b]
+    heapq.heapify(heap)
+    alive = set(ids)
+    while heap:
+        neg, a, b = heapq.heappop(heap)
+        if a not in alive or b not in alive or b not in links[a] or abs(-neg - mean(a, b)) > 1e-9:
+            continue
+        if -neg < threshold:
+            break
+        keep, gone = min(a, b), max(a, b)
+        alive.discard(gone)
+        for other, total in links.pop(gone).items():
+            n = counts[gone][other]
+            links[other].pop(gone, None)
+            counts[other].pop(gone, None)
+            if other == keep:
+                continue
+            links[keep][other] = links[keep].get(other, 0.0) + total
+            links[other][keep] = links[keep][other]
+            counts[keep][other] = counts[keep].get(other, 0) + n
+            counts[other][keep] = counts[keep][other]
+        counts.pop(gone)
+        members[keep] += members.pop(gone)
+        for other in links[keep]:
+            heapq.heappush(heap, (-mean(keep, other), min(keep, other), max(keep, other)))
+    return {i: g for g, ids_ in members.items() for i in ids_}
