@@ -27,8 +27,6 @@ def test_fuzzy_resolution_without_embeddings(seeded_sqlite):
     assert resolver.resolve(product.variant_skus[0].lower()).found.product.id == product.id
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: with long feed titles, rapidfuzz's WRatio scores gibberish at "
-                   "0.50 against '... X Wall Plug | GaN | ...' (above CANDIDATE 0.48); catalog/search is being reworked")
 def test_gibberish_matches_nothing_without_embeddings(seeded_sqlite):
     resolver = ProductResolver(lambda: UnitOfWork(seeded_sqlite), embedder=None)
     assert resolver.resolve("zxqv wplk").matches == ()
