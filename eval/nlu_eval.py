@@ -104,6 +104,8 @@ class Parser:
                 intent = m.get("intent") or {}
                 out.append({"text": m.get("text"), "intent": intent.get("name"),
                             "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                            "ranking": [{"name": r.get("name"), "confidence": round(float(r.get("confidence") or 0), 4)}
+                                        for r in (m.get("intent_ranking") or [])[:5]],
                             "entities": [{k: e.get(k) for k in ("entity", "value", "start", "end")}
                                          for e in m.get("entities") or []]})
         return out
