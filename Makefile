@@ -106,6 +106,7 @@ server-tests: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
 eval: $(RASA_ENV) $(MODEL)
 	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)
 	$(PY) eval/substitutes_eval.py
+	$(PY) eval/catalog_dev_substitutes.py
 
 bench: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(MODEL)
 	$(PY) -m bench.import_bench
