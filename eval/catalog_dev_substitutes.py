@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "eval"))
 from catalog.db.migrate import upgrade  # noqa: E402
 from catalog.services.importing import import_file  # noqa: E402
 from catalog.uow import UnitOfWork  # noqa: E402
-from substitutes_eval import evaluate, summary_line  # noqa: E402
+from substitutes_eval import evaluate, summary_line, write_report  # noqa: E402
 
 DEFAULT_DIR = REPO.parent / "shared" / "eval" / "catalog_dev"
 GOALS = {"p_at_3": 0.90, "coverage": 0.95, "confusable_suggestions": 0}
@@ -77,9 +77,7 @@ def main() -> int:
         for u in report["unanswered"]:
             print(f"  {u['query']} [{u['query_group']}]: nothing suggested"
                   f"{'' if u['family_in_stock'] else ' (nothing of its family in stock)'}")
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"report written to {args.report}")
+    write_report(args.report, report)
     return 0
 
 

@@ -190,10 +190,14 @@ def main() -> int:
     for name in ("demo_store", "without_type_attribute"):
         if name in report:  # the file keeps a sample; --show-errors prints them all
             report[name]["errors"] = report[name]["errors"][:50]
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"report written to {args.report}")
+    write_report(args.report, report)
     return 0
+
+
+def write_report(path: Path, report: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"report written to {path}")
 
 
 if __name__ == "__main__":

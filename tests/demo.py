@@ -1,6 +1,6 @@
 """What the demo store holds right now, for tests against the shared servers: products picked
 by their current state (the servers' database changes as tests run), and stock arriving as a
-merchant's one-row import.
+merchant's one-row import. Also a merchant's own small feed, imported and indexed.
 """
 from __future__ import annotations
 
@@ -21,6 +21,26 @@ from catalog.uow import UnitOfWork
 from tests.conftest import ROOT, TODAY
 
 LOW = 5  # LOW_STOCK_THRESHOLD's default, which the servers run with
+
+
+def indexed_feed(folder, header: list[str], rows: list) -> str:
+    """A merchant's feed (`header` and `rows` as CSV) imported with the importer into a fresh
+    SQLite file in `folder`, with its substitutes index built as the action server does."""
+    from catalog.db.migrate import upgrade
+    from catalog.services.importing import import_file
+    from catalog.services.substitutes import build_index
+
+    path = folder / "catalog.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    url = f"sqlite:///{folder}/catalog.db"
+    upgrade(url)
+    report = import_file(UnitOfWork(url), path)
+    assert not report.errors, report.errors[:3]
+    build_index(UnitOfWork(url))
+    return url
 
 
 def single_variant_products(url: str) -> Iterator[tuple[int, str, VariantStock, StockOutlook]]:

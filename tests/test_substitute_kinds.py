@@ -9,7 +9,6 @@ importer into a real SQLite file and indexed with the bundled embedding model.
 """
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -23,8 +22,9 @@ from catalog.domain.kinds import (
     pair_score,
     read_kind,
 )
-from catalog.services.substitutes import build_index, find_substitutes, record_feedback
+from catalog.services.substitutes import find_substitutes, record_feedback
 from catalog.uow import UnitOfWork
+from tests.demo import indexed_feed
 
 MACHINE = {"pressure": "15 bar", "tank": "1.8 L", "boiler": "thermoblock"}
 PART = {"fits": "", "material": "stainless steel"}
@@ -68,22 +68,9 @@ FEED = [
 @pytest.fixture(scope="module")
 def feed_db(tmp_path_factory):
     """The feed imported with the importer into a fresh SQLite file, indexed as the action server does."""
-    from catalog.db.migrate import upgrade
-    from catalog.services.importing import import_file
-
-    tmp = tmp_path_factory.mktemp("feed")
-    path = tmp / "catalog.csv"
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["sku", "title", "brand", "category", "price", "on_hand", "description", "attributes"])
-        for sku, title, brand, category, price, on_hand, description, attrs in FEED:
-            w.writerow([sku, title, brand, category, price, on_hand, description, json.dumps(attrs)])
-    url = f"sqlite:///{tmp}/feed.db"
-    upgrade(url)
-    report = import_file(UnitOfWork(url), path)
-    assert not report.errors
-    build_index(UnitOfWork(url))
-    return url
+    return indexed_feed(tmp_path_factory.mktemp("feed"),
+                        ["sku", "title", "brand", "category", "price", "on_hand", "description", "attributes"],
+                        [[*row[:7], json.dumps(row[7])] for row in FEED])
 
 
 def _skus(url, sku, k=5):

@@ -370,9 +370,9 @@ def test_an_index_of_an_unknown_format_is_rebuilt(seeded_sqlite, tmp_path, old):
     assert json.loads(meta.read_text())["format"] == FORMAT
     index = load_index(other)
     assert len(index) == first.total and len(index.vectors.payload) == first.total
-    for p in _products(other):  # what the product says of its kind, then its kind group
-        *own, group = index.vectors.payload[p.id]
-        assert own == kind_payload(p) and isinstance(group, str)
+    for p in _products(other):  # what the product says of its kind, then its group and reading
+        *own, (group, *reading) = index.vectors.payload[p.id]
+        assert own == kind_payload(p) and isinstance(group, str) and index.product_kind(p.id).group == group
 
 
 def test_a_process_serving_queries_reloads_the_index_another_process_rebuilt(seeded_sqlite, tmp_path):
@@ -423,23 +423,10 @@ MERCHANT_ROWS = [
 def merchant_db(tmp_path_factory):
     """A merchant's catalog in the contract's format, with no `type` attribute: the kind
     of product comes from titles alone."""
-    import csv
+    from tests.demo import indexed_feed
 
-    from catalog.db.migrate import upgrade
-    from catalog.services.importing import import_file
-
-    tmp = tmp_path_factory.mktemp("merchant")
-    path = tmp / "catalog.csv"
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["sku", "title", "brand", "category", "price", "on_hand", "description"])
-        w.writerows(MERCHANT_ROWS)
-    url = f"sqlite:///{tmp}/merchant.db"
-    upgrade(url)
-    report = import_file(UnitOfWork(url), path)
-    assert not report.errors
-    build_index(UnitOfWork(url))
-    return url
+    return indexed_feed(tmp_path_factory.mktemp("merchant"),
+                        ["sku", "title", "brand", "category", "price", "on_hand", "description"], MERCHANT_ROWS)
 
 
 def _skus(url, sku):

@@ -13,7 +13,10 @@ kinds are found among the products of one category, all signals together:
   "fits X", "compatible with X", "replacement", refills) and whether it is a kids' or an
   adult's version;
 - `KindNames` (a catalog): a candidate name counts only when products of two brands use
-  it (a model name such as "Vortex" is one brand's);
+  it (a model name such as "Vortex" is one brand's); a merchant type decides only where
+  most of a category's products carry one; where nearly every title of a category ends
+  in a kind (a tidy catalog), different title heads are different kinds; `PartIndex`
+  resolves what a part says it fits to the kinds of the catalog's products;
 - `pair_score` and `group_kinds`: products are grouped by average-linkage clustering on
   their embedding similarity, raised by shared attribute names and the same kind name,
   lowered by different kind names or audiences; a part never joins the product it is
@@ -29,8 +32,9 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from catalog.domain.products import category_leaf, descriptive_attributes, product_type
 
@@ -95,12 +99,16 @@ def singular(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=65_536)  # a catalog's titles and their parts are read several times while indexing
+def _words(text: str) -> tuple[str, ...]:
+    text = _PAREN.sub(" ", text.lower().replace("w/", "with ").replace("&", " and "))
+    text = _NON_WORD.sub(" ", _MEASURE.sub(" ", text)).replace("-", " ").replace("_", " ")
+    return tuple(singular(w) for w in text.split() if w.isalpha())
+
+
 def words(text: str) -> list[str]:
     """Lower-case singular words without measures, numbers or punctuation."""
-    text = _PAREN.sub(" ", text.lower().replace("w/", "with ").replace("&", " and "))
-    text = _MEASURE.sub(" ", text)
-    text = _NON_WORD.sub(" ", text).replace("-", " ").replace("_", " ")
-    return [singular(w) for w in text.split() if w and not any(c.isdigit() for c in w)]
+    return list(_words(text))
 
 
 def normalised(text: str | None) -> str:
@@ -193,7 +201,7 @@ class KindFacts:
     `names`: candidate names of the kind (the last one or two words of a place that names
     the product), most trusted first: the title's first part, the description's first
     phrase, the type column, the title's other parts. `part_of`: the words of what the
-    listing says it is made for ("fits X"), `parts`: whether it says it is a part or a
+    listing says it is made for ("fits X"), `part`: whether it says it is a part or a
     refill at all. `words`: the title's words, to recognise the product a part names."""
 
     category: str
@@ -282,6 +290,15 @@ class KindReading:
     def kind_words(self) -> frozenset[str]:
         return self.facts.kind_words | frozenset((self.name or "").split()[-1:])
 
+    def catalog_part(self) -> list:
+        """What the catalog added to the facts, JSON-friendly (stored beside them in the index)."""
+        return [self.name, self.shared_type, sorted(self.made_for), self.title_head, self.head, self.lone]
+
+    @classmethod
+    def from_parts(cls, facts: KindFacts, catalog_part: list) -> KindReading:
+        name, shared_type, made_for, title_head, head, lone = catalog_part
+        return cls(facts, name, shared_type, frozenset(made_for), title_head, head, bool(lone))
+
 
 class KindNames:
     """The catalog's kind names, read from all its products' `KindFacts` at once.
@@ -292,8 +309,13 @@ class KindNames:
     What a part is made for is resolved against the whole catalog: the head words of
     other products it names, and the kinds of the brand it names."""
 
-    def __init__(self, facts: Iterable[KindFacts]) -> None:
+    def __init__(self, facts: Iterable[KindFacts], parts: Callable[[], PartIndex] | None = None) -> None:
+        """`facts`: every product of the categories to read (names are shared within a
+        category); `parts`: what the whole catalog's products are called, to resolve what
+        a part fits (built from `facts` when not given, and only when a part is read)."""
         facts = list(facts)
+        if parts is None:
+            parts = lambda: PartIndex(facts)  # noqa: E731
         single_words = {(f.category, w) for f in facts for n in f.names if len(n) == 1 for w in n}
         single_words |= {(f.category, w) for f in facts for w in f.words}
         self._joined_words = single_words
@@ -323,24 +345,7 @@ class KindNames:
             counts[1] += 1
         self.shared_types = {(c, t) for (c, t), v in types.items()
                              if len(v) >= MIN_BRANDS and typed[c][0] >= TYPED_SHARE * typed[c][1]}
-        # What products that are not parts are called, catalog-wide, per brand and per title word.
-        self._whole_heads: set[str] = set()
-        self._brand_kinds: dict[frozenset[str], set[str]] = {}
-        self._by_word: dict[str, list[tuple[frozenset[str], str]]] = {}
-        for f in facts:
-            if f.part_of or f.part:
-                continue
-            kind = self.name(f)
-            kinds = {kind.split()[-1]} if kind else set(f.kind_words)
-            self._whole_heads |= kinds
-            if f.brand:
-                self._brand_kinds.setdefault(frozenset(f.brand.split()), set()).update(kinds)
-            title = frozenset(f.words)
-            for w in title:
-                self._by_word.setdefault(w, []).extend((title, k) for k in kinds)
-        self._brands_by_word: dict[str, list[frozenset[str]]] = {}
-        for brand in self._brand_kinds:
-            self._brands_by_word.setdefault(min(brand), []).append(brand)
+        self._parts = parts
         self._title_heads(facts)
         self._cache: dict[KindFacts, KindReading] = {}
 
@@ -405,18 +410,11 @@ class KindNames:
         return f.type_attr if f.type_attr and (f.category, f.type_attr) in self.shared_types else None
 
     def made_for(self, f: KindFacts) -> frozenset[str]:
-        target = set(f.part_of)
-        if not target:
+        if not f.part_of:
             return frozenset()
-        kinds = target & self._whole_heads
-        for word in target:
-            for brand in self._brands_by_word.get(word, ()):
-                if brand <= target:
-                    kinds |= self._brand_kinds[brand]
-        # "fits Heritage Tilt-Head": the products whose titles hold every word named.
-        rarest = min(target, key=lambda w: len(self._by_word.get(w, ())))
-        kinds |= {kind for title, kind in self._by_word.get(rarest, ()) if target <= title}
-        return frozenset(kinds - f.kind_words)
+        if not isinstance(self._parts, PartIndex):
+            self._parts = self._parts()
+        return self._parts.made_for(f)
 
     def read(self, f: KindFacts) -> KindReading:
         found = self._cache.get(f)
@@ -427,6 +425,46 @@ class KindNames:
             found = self._cache[f] = KindReading(f, name, self.shared_type(f), self.made_for(f),
                                                  head if tidy else None, head, lone)
         return found
+
+
+class PartIndex:
+    """What the catalog's products that are not parts are called (their head words), by
+    brand and by title word: what a part says it fits ("for blenders", "fits Kestrel
+    KX-2", "compatible with Heritage Tilt-Head") is resolved to those kinds."""
+
+    def __init__(self, facts: Iterable[KindFacts]) -> None:
+        self._heads: set[str] = set()
+        self._brand_kinds: dict[frozenset[str], set[str]] = {}
+        self._by_word: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = {}
+        for f in facts:
+            if f.part_of or f.part:
+                continue
+            kinds = f.kind_words
+            self._heads |= kinds
+            if f.brand:
+                self._brand_kinds.setdefault(frozenset(f.brand.split()), set()).update(kinds)
+            title = frozenset(f.words)
+            for w in title:
+                self._by_word.setdefault(w, []).append((title, kinds))
+        self._brands_by_word: dict[str, list[frozenset[str]]] = {}
+        for brand in self._brand_kinds:
+            self._brands_by_word.setdefault(min(brand), []).append(brand)
+
+    def made_for(self, f: KindFacts) -> frozenset[str]:
+        target = set(f.part_of)
+        if not target:
+            return frozenset()
+        kinds = target & self._heads
+        for word in target:
+            for brand in self._brands_by_word.get(word, ()):
+                if brand <= target:
+                    kinds |= self._brand_kinds[brand]
+        # "fits Heritage Tilt-Head": the products whose titles hold every word named.
+        rarest = min(target, key=lambda w: len(self._by_word.get(w, ())))
+        for title, title_kinds in self._by_word.get(rarest, ()):
+            if target <= title:
+                kinds |= title_kinds
+        return frozenset(kinds - f.kind_words)
 
 
 # --------------------------------------------------------------------------- two products

@@ -9,10 +9,14 @@ edited description re-embeds the product here and leaves the resolver's index al
 
 The index is incremental: `build_index` reads only products edited since its last run
 (update times, with some slack), embeds those whose text hash changed and drops deleted
-ones. Beside each vector it keeps the product's kind, so `find_substitutes` searches
-only products of the same kind (a FAISS id selector) instead of the whole catalog,
-and hands the nearest, with their stock, to the pure rules in
-`catalog.domain.substitutes`, which filter and order them and write the reason.
+ones. Beside each vector it keeps the product's kind: what the product says of itself
+(catalog.domain.kinds.read_kind) and its kind group among the products of its category
+(`group_index`: the merchant's type where the category's products share types, else a
+clustering of embeddings, attribute names, kind names and titles; a changed product
+joins its neighbours' group). So `find_substitutes` searches only products of the same
+group (a FAISS id selector) instead of the whole catalog, adds what shoppers chose
+before (`substitute_feedback`), and hands the nearest, with their stock, to the pure
+rules in `catalog.domain.substitutes`, which filter and order them and write the reason.
 """
 from __future__ import annotations
 
@@ -34,7 +38,19 @@ from catalog.db.orm import SubstituteFeedback
 from catalog.clock import utcnow
 from catalog.domain.products import ProductInfo, category_leaf, descriptive_attributes, product_type, sku_key
 from catalog.domain.stock import best_other_supplier, shipping_preference
-from catalog.domain.kinds import KindFacts, KindNames, KindReading, confusable, group_kinds, pair_score, read_kind
+from catalog.domain.kinds import (
+    KIND_THRESHOLD,
+    MIN_BRANDS,
+    TYPED_SHARE,
+    KindFacts,
+    KindNames,
+    KindReading,
+    PartIndex,
+    confusable,
+    group_kinds,
+    pair_score,
+    read_kind,
+)
 from catalog.domain.substitutes import (
     Candidate,
     Original,
@@ -121,13 +137,16 @@ def substitutes_index_path(url: str) -> Path:
 
 def kind_payload(p: ProductInfo) -> list:
     """What the index keeps beside each vector, read from the product alone: what it says
-    about its kind (catalog.domain.kinds.KindFacts) and its listing key. `group_index` appends the product's kind group, found among the
-    products of its category; a query then needs no model or text parsing."""
+    about its kind (catalog.domain.kinds.KindFacts) and its listing key. `group_index`
+    then appends what the catalog says: the product's kind group among the products of
+    its category and its kind as the catalog reads it (catalog.domain.kinds.KindReading),
+    so a query needs no model, no text parsing and no pass over the catalog."""
     facts = read_kind(p.title, p.brand, p.category, p.description, p.attributes)
     return [*facts.payload(), item_key(p.title, p.brand)]
 
 
 _FACTS = len(KindFacts("", "", (), (), False, False, False, "", (), ()).payload())
+_OWN = _FACTS + 1  # the facts and the listing key
 
 
 def _facts(payload: list) -> KindFacts:
@@ -135,12 +154,17 @@ def _facts(payload: list) -> KindFacts:
 
 
 def _own_part(payload: list) -> list:
-    """The payload without its group: what `kind_payload` wrote."""
-    return list(payload[:_FACTS + 1])
+    """The payload without what the catalog added: what `kind_payload` wrote."""
+    return list(payload[:_OWN])
 
 
-def _group(payload: list) -> str | None:
-    return payload[_FACTS + 1] if len(payload) > _FACTS + 1 else None
+def _group(payload: list | None) -> str | None:
+    return payload[_OWN][0] if payload is not None and len(payload) > _OWN else None
+
+
+def _indexed(payload: list | None) -> bool:
+    """A payload this version wrote (an older index's is read again)."""
+    return payload is not None and len(payload) >= _OWN
 
 
 class SubstituteIndex:
@@ -148,52 +172,53 @@ class SubstituteIndex:
 
     Each product's payload carries its kind group (`group_index`), so the products "of
     the same kind" (ProductKind.same_as) are one dictionary lookup, not a pass over the
-    catalog. The kind names (catalog.domain.kinds.KindNames) are read once per load, to
-    tell parts from the products they fit in the ranking."""
+    catalog; loading only sorts ids by group, category and listing."""
 
     def __init__(self, vectors: SemanticIndex) -> None:
         self.vectors = vectors
-        facts = {pid: _facts(value) for pid, value in vectors.payload.items() if len(value) >= _FACTS + 1}
-        self.facts = facts
-        self.names = KindNames(facts.values())
         by_group: dict[str, list[int]] = {}
         by_key: dict[tuple[str, str], list[int]] = {}
         by_category: dict[str, list[int]] = {}
         for pid, value in vectors.payload.items():
-            if pid not in facts:
+            if not _indexed(value):
                 continue
-            category = facts[pid].category
+            category = value[0]
             by_category.setdefault(category, []).append(pid)
             by_key.setdefault((category, value[_FACTS]), []).append(pid)
             group = _group(value)
             if group is not None:
                 by_group.setdefault(group, []).append(pid)
         self._by_group, self._by_key, self._by_category = by_group, by_key, by_category
+        self._kinds: dict[int, ProductKind] = {}
 
     def __len__(self) -> int:
         return len(self.vectors)
 
-    def product_kind(self, pid: int) -> ProductKind:
-        value = self.vectors.payload[pid]
-        return self._kind(_facts(value), _group(value))
+    def __contains__(self, pid: int) -> bool:
+        return _indexed(self.vectors.payload.get(pid))
 
-    def _kind(self, facts: KindFacts, group: str | None) -> ProductKind:
-        reading = self.names.read(facts)
-        return ProductKind(facts.category.rsplit(" > ", 1)[-1], reading.shared_type, self.names.head(facts), group,
-                           reading)
+    def product_kind(self, pid: int) -> ProductKind:
+        kind = self._kinds.get(pid)
+        if kind is None:
+            value = self.vectors.payload[pid]
+            facts = _facts(value)
+            reading = KindReading.from_parts(facts, value[_OWN][1:]) if len(value) > _OWN else KindReading(facts)
+            kind = self._kinds[pid] = _product_kind(reading, _group(value))
+        return kind
 
     def kind_of_new(self, product: ProductInfo, vector: np.ndarray) -> ProductKind:
         """The kind of a product indexed since the last run: the group of its nearest
-        neighbour in its category, when that one is close and not its part or kids' version."""
-        payload = kind_payload(product)
-        facts = _facts(payload)
+        neighbour in its category, when that one is close and neither a part made for it
+        nor a kids' version of it (or the other way round)."""
+        reading = KindReading(_facts(kind_payload(product)))
         group = None
-        among = np.asarray(self._by_category.get(facts.category, []), dtype="int64")
+        among = np.asarray(self._by_category.get(reading.facts.category, []), dtype="int64")
         for pid, similarity in self.vectors.search(vector, 1, among=among):
-            if similarity >= NEW_PRODUCT_SIMILARITY and not confusable(self.names.read(facts),
-                                                                        self.names.read(self.facts[pid])):
-                group = _group(self.vectors.payload[pid])
-        return self._kind(facts, group)
+            near = self.product_kind(pid)
+            if similarity >= NEW_PRODUCT_SIMILARITY and near.reading is not None \
+                    and not confusable(reading, near.reading):
+                group = near.group
+        return _product_kind(reading, group)
 
     def pool(self, kind: ProductKind, key: str, also: Iterable[int] = ()) -> np.ndarray:
         """Ids of indexed products of the same kind group, the same item listed again, and
@@ -203,7 +228,7 @@ class SubstituteIndex:
         parts: list[Iterable[int]] = [self._by_key.get((kind.reading.facts.category, key), []), also]
         if kind.group is not None:
             parts.append(self._by_group.get(kind.group, []))
-        return np.unique(np.fromiter((pid for part in parts for pid in part if pid in self.facts), dtype="int64"))
+        return np.unique(np.fromiter((pid for part in parts for pid in part if pid in self), dtype="int64"))
 
     def nearest(self, vector: np.ndarray, among: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k products of `among` most similar to `vector`, best first: a FAISS scan that
@@ -212,44 +237,121 @@ class SubstituteIndex:
         return self.vectors.search(vector, k, among=among)
 
 
+def _product_kind(reading: KindReading, group: str | None) -> ProductKind:
+    leaf = reading.facts.category.rsplit(" > ", 1)[-1]
+    return ProductKind(leaf, reading.shared_type, reading.head or reading.facts.head, group, reading)
+
+
 # A product indexed since the last run takes its nearest neighbour's kind above this similarity.
 NEW_PRODUCT_SIMILARITY = 0.6
 # Categories up to this size compare every pair of products; larger ones each product's
 # NEIGHBOURS nearest (a FAISS scan of the category), averaging over the pairs compared.
-ALL_PAIRS_UP_TO = 1500
+ALL_PAIRS_UP_TO = 300
 NEIGHBOURS = 24
+# When at most this share of a category changed since it was grouped, the changed products
+# join the groups of their nearest neighbours instead of the whole category being grouped
+# again (`catalog index --full` groups everything afresh).
+REGROUP_ABOVE = 0.05
 
 
-def group_index(vectors: SemanticIndex, categories: set[str] | None = None) -> dict[int, list]:
-    """Each product's kind group, for the products of `categories` (all when None):
-    {id: payload with the group}, only where the group changed.
+def group_index(vectors: SemanticIndex, categories: set[str] | None = None,
+                changed: set[int] | None = None) -> dict[int, list]:
+    """Each product's kind group and reading, for the products of `categories` (all when
+    None): {id: full payload}, only where it changed.
 
     A category whose products all carry a merchant type that several brands share is
     grouped by type, with no vectors read. Otherwise its products are clustered
     (catalog.domain.kinds.group_kinds) on pair scores from their embedding similarity,
-    attributes, kind names, audiences and parts."""
-    facts = {pid: _facts(v) for pid, v in vectors.payload.items() if len(v) >= _FACTS + 1}
-    names = KindNames(facts.values())
+    attributes, kind names, audiences and parts; or, when only a few of them are
+    `changed` (or new), only those are read again and join their nearest neighbours'
+    groups, so an update costs what changed."""
+    payload = vectors.payload
     by_category: dict[str, list[int]] = {}
-    for pid, f in facts.items():
-        if categories is None or f.category in categories:
-            by_category.setdefault(f.category, []).append(pid)
-    changed: dict[int, list] = {}
+    for pid, value in payload.items():
+        if _indexed(value) and (categories is None or value[0] in categories):
+            by_category.setdefault(value[0], []).append(pid)
+    whole: list[PartIndex] = []
+
+    def parts() -> PartIndex:  # what the catalog's products are called: read once, when a part needs it
+        if not whole:
+            whole.append(PartIndex(_facts(v) for v in payload.values() if _indexed(v)))
+        return whole[0]
+
+    out: dict[int, list] = {}
     for category, ids in by_category.items():
         ids.sort()
-        readings = {pid: names.read(facts[pid]) for pid in ids}
-        if all(r.shared_type for r in readings.values()):
-            groups = {pid: f"t:{category}:{readings[pid].shared_type}" for pid in ids}
+        fresh = [pid for pid in ids if changed is None or pid in changed or _group(payload[pid]) is None]
+        types = _shared_types(payload, ids)
+        if all(types.values()):
+            todo = fresh
+            readings = {}
+            for pid in todo:
+                facts = _facts(payload[pid])
+                made_for = parts().made_for(facts) if facts.part_of else frozenset()
+                readings[pid] = KindReading(facts, None, types[pid], made_for, None, facts.head)
+            groups = {pid: f"t:{category}:{types[pid]}" for pid in todo}
         else:
-            scores = _pair_scores(vectors, ids, readings)
-            dense = len(ids) <= ALL_PAIRS_UP_TO
-            clusters = group_kinds(ids, scores, missing=0.0 if dense else None)
-            groups = {pid: f"g:{category}:{g}" for pid, g in clusters.items()}
-        for pid in ids:
-            value = vectors.payload[pid]
-            if _group(value) != groups[pid]:
-                changed[pid] = [*_own_part(value), groups[pid]]
-    return changed
+            names = KindNames([_facts(payload[pid]) for pid in ids], parts)
+            readings = _Readings(names, payload)
+            if changed is not None and len(fresh) <= REGROUP_ABOVE * len(ids):
+                todo = fresh
+                grouped = [pid for pid in ids if pid not in set(fresh)]
+                groups = _join_neighbours(vectors, category, fresh, grouped, readings)
+            else:
+                todo = ids
+                clusters = group_kinds(ids, _pair_scores(vectors, ids, readings),
+                                       missing=0.0 if len(ids) <= ALL_PAIRS_UP_TO else None)
+                groups = {pid: f"g:{category}:{g}" for pid, g in clusters.items()}
+        for pid in todo:
+            value = payload[pid]
+            full = [*_own_part(value), [groups[pid], *readings[pid].catalog_part()]]
+            if full != value:
+                out[pid] = full
+    return out
+
+
+def _shared_types(payload: dict, ids: list[int]) -> dict[int, str | None]:
+    """Each product's merchant type where it decides the kind (KindNames.shared_type),
+    read straight from the payloads: a category of typed products needs nothing else."""
+    brands: dict[str, set[str]] = {}
+    for pid in ids:
+        value = payload[pid]
+        if value[1]:
+            brands.setdefault(value[1], set()).add(value[7] or " ".join(value[8]))
+    typed = sum(1 for pid in ids if payload[pid][1])
+    if typed < TYPED_SHARE * len(ids):
+        return {pid: None for pid in ids}
+    return {pid: payload[pid][1] if len(brands.get(payload[pid][1], ())) >= MIN_BRANDS else None for pid in ids}
+
+
+class _Readings(dict):
+    """Products' readings (KindNames.read), made when first asked for."""
+
+    def __init__(self, names: KindNames, payload: dict) -> None:
+        super().__init__()
+        self.names, self.payload = names, payload
+
+    def __missing__(self, pid: int) -> KindReading:
+        reading = self[pid] = self.names.read(_facts(self.payload[pid]))
+        return reading
+
+
+def _join_neighbours(vectors: SemanticIndex, category: str, fresh: list[int], grouped: list[int],
+                     readings: dict[int, KindReading]) -> dict[int, str]:
+    """Each fresh product's group: the one whose products among its nearest neighbours
+    score best with it (pair_score), when that mean clears the threshold; else its own."""
+    among = np.asarray(grouped, dtype="int64")
+    out: dict[int, str] = {}
+    for pid in fresh:
+        by_group: dict[str, list[float]] = {}
+        for other, similarity in vectors.search(vectors.vector(pid), NEIGHBOURS, among=among):
+            group = _group(vectors.payload[other])
+            if group is not None:
+                by_group.setdefault(group, []).append(pair_score(similarity, readings[pid], readings[other]))
+        best = max(by_group.items(), key=lambda item: sum(item[1]) / len(item[1]), default=None)
+        fits = best is not None and sum(best[1]) / len(best[1]) >= KIND_THRESHOLD
+        out[pid] = best[0] if fits else f"g:{category}:{pid}"
+    return out
 
 
 def _pair_scores(vectors: SemanticIndex, ids: list[int],
@@ -348,21 +450,22 @@ def build_index(uow: UnitOfWork, embedder=None, progress: Callable[[int], None] 
     if on_total is not None:
         on_total(sum(1 for pid, t in texts.items() if vectors.hashes.get(pid) != content_hash(t)))
     before = {pid: (vectors.hashes.get(pid), vectors.payload.get(pid)) for pid in texts}
-    gone = {_facts(vectors.payload[pid]).category for pid in removed
-            if len(vectors.payload.get(pid) or ()) >= _FACTS + 1}
+    gone = {vectors.payload[pid][0] for pid in removed if _indexed(vectors.payload.get(pid))}
     payload = {}
     for p in products:
         own, old = kind_payload(p), vectors.payload.get(p.id)
-        payload[p.id] = [*own, _group(old)] if old is not None and _own_part(old) == own else own
+        payload[p.id] = [*own, old[_OWN]] if _indexed(old) and len(old) > _OWN and _own_part(old) == own else own
     embedded = vectors.update(texts, embedder, progress, remove=removed, payload=payload, watermark=started,
                               text_version=TEXT_VERSION)
-    # Kinds are groups of a category's products: a category is grouped again when one of
-    # its products is new, changed what it says or was embedded again, or left.
-    dirty = gone | {_facts(vectors.payload[pid]).category for pid, (h, old) in before.items()
-                    if pid in vectors.payload and (h != vectors.hashes.get(pid) or old != vectors.payload[pid])}
-    dirty |= {_facts(v).category for v in vectors.payload.values() if _group(v) is None}
+    # Kinds are groups of a category's products: a category is looked at again when one of
+    # its products is new, says something else or was embedded again, or left.
+    changed = {pid for pid, (h, old) in before.items()
+               if pid in vectors.payload and (h != vectors.hashes.get(pid) or old != vectors.payload[pid])}
+    changed |= {pid for pid, v in vectors.payload.items() if _group(v) is None}
+    dirty = gone | {vectors.payload[pid][0] for pid in changed}
     if dirty or everything:
-        vectors.update({}, embedder, payload=group_index(vectors, None if everything else dirty))
+        vectors.update({}, embedder, payload=group_index(vectors, None if everything else dirty,
+                                                         None if everything else changed))
     _install(uow.url, vectors)
     return IndexReport(embedded, len(removed), len(vectors))
 
@@ -409,7 +512,7 @@ def find_substitutes(uow: UnitOfWork, sku: str, k: int = 5, color: str | None = 
         neighbours = None
         if index is not None:
             vector = _vector(index.vectors, product, embedder)
-            kind = index.product_kind(pid) if pid in index.facts else index.kind_of_new(product, vector)
+            kind = index.product_kind(pid) if pid in index else index.kind_of_new(product, vector)
             neighbours = _Neighbours(index, vector, kind, product, [c for c, (_, chosen) in choices.items() if chosen])
         hits = neighbours.widen() if neighbours is not None else []
         # The original's stock and the first candidates' in one read: a query costs a
