@@ -36,6 +36,7 @@ LEANING_AT_LEAST = 0.3
 # Share of an off-topic message's own words that must be the product's for it to count
 # as the product's name; a word counts when it is spelled nearly the same (typos).
 NAME_SHARE = 0.75
+OTHER_WORDS_AT_MOST = 2
 SAME_WORD = 85
 
 
@@ -54,7 +55,7 @@ def is_the_products_name(text: str, product: ProductInfo) -> bool:
     if not asked or not own:
         return False
     named = sum(any(w == o or fuzz.ratio(w, o) >= SAME_WORD for o in own) for w in asked)
-    return named / len(asked) >= NAME_SHARE
+    return named / len(asked) >= NAME_SHARE and len(asked) - named <= OTHER_WORDS_AT_MOST
 
 
 def fell_back_just_before(tracker: Tracker) -> bool:

@@ -307,13 +307,28 @@ def test_unsure_stock_question_naming_a_catalog_product_gets_the_stock_answer():
     assert slot(events, "product_sku") == v.stock.sku
 
 
+def test_a_bare_product_name_taken_as_out_of_scope_still_gets_the_stock_answer():
+    from actions.fallback import ActionRecoverFallback
+
+    v = variants_by_outlook(Outlook.IN_STOCK)[0]
+    t = tracker(f"{v.product.title.lower()} any left", intent="out_of_scope")
+    messages, events = run(ActionRecoverFallback(), t)
+    assert messages[0]["text"].startswith(f"Yes, the {v.name} is in stock")
+    assert slot(events, "product_sku") in v.product.variant_skus
+    # One of its words in a message about something else is not its name.
+    first_word = v.product.title.split()[0]
+    messages, _ = run(ActionRecoverFallback(), tracker(f"what is the weather like in {first_word} next weekend for a "
+                                                       f"picnic with my cousins", intent="out_of_scope"))
+    assert [m.get("response") for m in messages] == ["utter_out_of_scope"]
+
+
 def test_unsure_message_without_a_product_or_leaning_elsewhere_is_not_answered_as_stock():
     from actions.fallback import ActionRecoverFallback
 
     v = variants_by_outlook(Outlook.IN_STOCK)[0]
     messages, events = run(ActionRecoverFallback(), fallback_tracker("qwzx vbnm plorf", "check_stock", 0.6))
     assert [m.get("response") for m in messages] == ["utter_default"]
-    messages, _ = run(ActionRecoverFallback(), fallback_tracker(f"my {v.name} cost me my weekend", "out_of_scope", 0.6))
+    messages, _ = run(ActionRecoverFallback(), fallback_tracker(f"my {v.name} broke, who covers the warranty repair costs", "out_of_scope", 0.6))
     assert [m.get("response") for m in messages] == ["utter_default"]
     # Not understood twice in a row: ask to rephrase instead of repeating the same words.
     before = [{"event": "bot", "text": "Sorry...", "metadata": {"utter_action": "utter_default"}},
