@@ -106,6 +106,9 @@ server-tests: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
 eval: $(RASA_ENV) $(MODEL)
 	$(RASA_PY) eval/nlu_eval.py --model $(MODEL)
 	$(PY) eval/substitutes_eval.py
+	$(RASA_PY) eval/parse_messages.py ../shared/eval/catalog_dev/stock_questions.jsonl reports/catalog_dev_parses.jsonl --model $(MODEL)
+	$(PY) eval/catalog_dev_stock.py --parses reports/catalog_dev_parses.jsonl --report reports/catalog_dev_stock_nlu.json
+	$(PY) eval/catalog_dev_stock.py --report reports/catalog_dev_stock.json
 
 bench: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(MODEL)
 	$(PY) -m bench.import_bench

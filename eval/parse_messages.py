@@ -53,6 +53,9 @@ def main() -> int:
     ap.add_argument("output", type=Path)
     ap.add_argument("--model", default="models/")
     args = ap.parse_args()
+    if not args.input.exists():
+        print(f"no {args.input}; nothing to parse")
+        return 0
     logging.basicConfig(level=logging.WARNING)
     parses = asyncio.run(parse_all(resolve_model(args.model), texts_of(args.input)))
     args.output.parent.mkdir(parents=True, exist_ok=True)
