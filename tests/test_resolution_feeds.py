@@ -163,6 +163,9 @@ def test_the_same_name_written_differently_gives_the_same_words():
     assert said("power brick") == said("charger") and said("trainers") == said("sneakers")
     assert said("BRISKWAY | Crème") == said("briskway creme")
     assert "inch" not in said("the 40 in stock")
+    assert {"gen2"} <= said("(2nd Gen)") & said("gen 2") & said("generation 2")
+    assert {"mk2"} <= said("Mark II") & said("mk2") & said("MK 2")
+    assert "xl" in said("Extra Large") & said("XL") and "2xl" in said("XXL") & said("2XL")
 
 
 def _ask(text: str, entities: list[dict] | None = None) -> tuple[str, list[dict]]:

@@ -106,6 +106,11 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d)\s*in\b(?=\s*(?:$|[,.;:!?|)(/\-]))"), r"\1 inch "),  # "20 in," (not "40 in stock")
     (re.compile(r"(\d)\s*'(?![a-z])"), r"\1 ft "),  # 25'
     (re.compile(r"\b(?:pack|set|box|case|bundle|bag|pair)s?\s+of\s+(\d+)\b"), r" \1 pack "),  # pack of 3
+    (re.compile(r"\b(\d+)(?:st|nd|rd|th)?\s*gen(?:eration)?\b"), r" gen \1 "),  # 2nd gen -> gen 2
+    (re.compile(r"\bgeneration\s+(\d+)\b"), r" gen \1 "),
+    (re.compile(r"\b(?:mark|mk)\s*(ii|iii|\d+)\b"), r" mk \1 "),  # Mark II -> mk 2 (below)
+    (re.compile(r"(?<=[a-z0-9 ])\b(ii|iii)\b"), lambda m: " 2 " if m.group(1) == "ii" else " 3 "),  # Pro II -> pro 2
+    (re.compile(r"(?<=[a-z0-9])\+(?=\s|$|[,;|)])"), " plus "),  # Vortex 9+ -> vortex 9 plus
 ]
 
 
