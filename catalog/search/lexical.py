@@ -12,6 +12,10 @@ look like a typo of a catalog word. What the shopper wants (before a "for") must
 the product's own words; the words after a "for" name the device. So "the jar for the X"
 finds the jar made for X, and "the X" alone finds X rather than its accessories.
 
+A brand the shop sells, once named, weighs double and marks down other brands' products;
+a word after "not" marks down the products that have it; accessories and parts rank a
+little lower unless the shopper asks for one.
+
 Nothing here is tuned to one catalog: the weights are the catalog's own word statistics.
 """
 from __future__ import annotations
@@ -31,7 +35,7 @@ from catalog.search.text import FRAME_WORDS, Token, fold, root, split_for, title
 OWN, KIND, FOR, OWN_JOINED = 0, 1, 2, 3  # where a product has a word (OWN_JOINED: "kx200" of "KX-200")
 
 # How much a query word counts when the product has it in a given place. Rows: the query
-# word names what is wanted / what it goes with; columns: OWN, KIND, FOR.
+# word names what is wanted / what it goes with; columns: OWN, KIND, FOR, OWN_JOINED.
 CREDIT = {
     False: (1.0, 0.8, 0.35, 1.0),  # "the X": X's own name, not an accessory made for X
     True: (0.6, 0.5, 1.0, 0.6),  # "... for the X": the device named after "for"
@@ -117,7 +121,7 @@ class LexicalIndex:
             for token in key:
                 self.brands.setdefault(token, []).append(key)
 
-    def _brand_key(self, brand: frozenset[str], in_brands: dict[str, int]) -> frozenset[str]:
+    def _brand_key(self, brand: tuple[str, ...], in_brands: dict[str, int]) -> frozenset[str]:
         return frozenset(t for t in brand if t in self.postings
                          and in_brands.get(t, 0) >= BRAND_SHARE * len(self.postings[t]))
 
