@@ -11,7 +11,7 @@ action asks it. Nothing here is tuned on the questions: they are only scored.
 
 Two ways of reading a message:
 - `--parses FILE`: JSON Lines {"text", "intent", "entities": [{"entity", "value", "start",
-  "end"}]} from the NLU model (eval/parse_messages.py writes them); the product, colour and
+  "end"}]} from the NLU model (`eval/nlu_eval.py --parse IN OUT` writes them); the product, colour and
   size entities are used as the actions use them (with their fallback to the whole message
   when the product span resolves to nothing).
 - default: no entities at all, the path the action server takes when NLU found no product

@@ -63,6 +63,8 @@ FEED = [
      "A lined rain jacket for school days.", "Clothing > Outerwear", "45.00", 3, "Dunmere", {}, 0, None),
     ("FK-602", "Dunmere Packable Rain Jacket, Adult, Navy",
      "A light shell that packs into its pocket.", "Clothing > Outerwear", "89.00", 7, "Dunmere", {}, 0, None),
+    ("FK-603", "Harrowgate Bath Sheet, Extra Large 90x180 cm, Sage",
+     "An oversized towel.", "Home > Bath", "29.00", 10, "Harrowgate", {}, 0, None),
     ("FK-701", "Tessaro Thermo Gloves, Fleece Lined, Touchscreen Tips",
      "Warm gloves you can text in.", "Clothing > Accessories", "25.00", 11, "Tessaro", {"color": "Black"}, 0, None),
     ("FK-702", "Tessaro Thermo Gloves, Fleece Lined, Touchscreen Tips",
@@ -161,6 +163,9 @@ def test_the_same_name_written_differently_gives_the_same_words():
     assert said("power brick") == said("charger") and said("trainers") == said("sneakers")
     assert said("BRISKWAY | Crème") == said("briskway creme")
     assert "inch" not in said("the 40 in stock")
+    assert {"gen2"} <= said("(2nd Gen)") & said("gen 2") & said("generation 2")
+    assert {"mk2"} <= said("Mark II") & said("mk2") & said("MK 2")
+    assert "xl" in said("Extra Large") & said("XL") and "2xl" in said("XXL") & said("2XL")
 
 
 def _ask(text: str, entities: list[dict] | None = None) -> tuple[str, list[dict]]:
@@ -199,6 +204,9 @@ def test_words_that_describe_the_product_are_not_a_variant_it_lacks(live):
                    [{"entity": "color", "value": "fleece lined", "start": 8, "end": 20}])
     assert "doesn't come in" not in text
     assert text.startswith("Yes, the Tessaro Thermo Gloves, Fleece Lined, Touchscreen Tips")
+    # "XL" read as a size: the towel is extra large, and comes in no other size.
+    text, _ = _ask("harrowgate xl bath sheet", [{"entity": "size", "value": "xl", "start": 11, "end": 13}])
+    assert text.startswith("Yes, the Harrowgate Bath Sheet, Extra Large 90x180 cm, Sage is in stock")
     # A colour it is made in is still the variant asked about.
     text, _ = _ask("tessaro thermo gloves in grey?", [{"entity": "color", "value": "grey", "start": 22, "end": 26}])
     assert "out of stock" in text and "Grey" in text

@@ -36,6 +36,12 @@ def norm_size(value: str | None) -> str | None:
     return _SIZE_WORDS.get(v, v)
 
 
+def sizes_named(text: str) -> set[str]:
+    """Sizes a text spells out in words ("Extra Large 35x70" -> {"xl", "l"}), as norm_size writes them."""
+    lowered = text.lower()
+    return {short for name, short in _SIZE_WORDS.items() if re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", lowered)}
+
+
 def _words(value: str) -> set[str]:
     return set(re.findall(rf"{_NUMBER}|[a-z]+", value))
 

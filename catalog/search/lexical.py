@@ -12,6 +12,10 @@ look like a typo of a catalog word. What the shopper wants (before a "for") must
 the product's own words; the words after a "for" name the device. So "the jar for the X"
 finds the jar made for X, and "the X" alone finds X rather than its accessories.
 
+A brand the shop sells, once named, weighs double and marks down other brands' products;
+a word after "not" marks down the products that have it; accessories and parts rank a
+little lower unless the shopper asks for one.
+
 Nothing here is tuned to one catalog: the weights are the catalog's own word statistics.
 """
 from __future__ import annotations
@@ -26,12 +30,12 @@ from rapidfuzz import fuzz, process
 
 from catalog.domain.products import ProductInfo, category_leaf, product_type
 from catalog.search.shopping_words import ACCESSORY_WORDS
-from catalog.search.text import FRAME_WORDS, Token, fold, split_for, title_parts, words
+from catalog.search.text import FRAME_WORDS, Token, fold, root, split_for, title_parts, words
 
 OWN, KIND, FOR, OWN_JOINED = 0, 1, 2, 3  # where a product has a word (OWN_JOINED: "kx200" of "KX-200")
 
 # How much a query word counts when the product has it in a given place. Rows: the query
-# word names what is wanted / what it goes with; columns: OWN, KIND, FOR.
+# word names what is wanted / what it goes with; columns: OWN, KIND, FOR, OWN_JOINED.
 CREDIT = {
     False: (1.0, 0.8, 0.35, 1.0),  # "the X": X's own name, not an accessory made for X
     True: (0.6, 0.5, 1.0, 0.6),  # "... for the X": the device named after "for"
@@ -43,6 +47,7 @@ COMMON = 0.05  # words in more than this share of products do not bring candidat
 BRAND_WEIGHT = 2.0  # a brand the shop sells, named: the strongest hint there is ("<brand> kettle")
 OTHER_BRAND = 0.6  # a product of another brand than the one the shopper named
 TYPO_WEIGHT = 0.5  # a word read as a misspelling may be a word the catalog does not have
+ROOT_CREDIT = 0.85  # "runner" asked, "running" in the title: the same root, not the same word
 ACCESSORY = 0.9  # an accessory or part, when the shopper asked for neither (a device's name alone)
 NEGATED = 0.7  # a product that has the word the shopper said "not" to ("the standard one, not the max")
 BRAND_SHARE = 0.5  # a brand's word is a brand name when at least this share of its uses are in brands
@@ -54,11 +59,16 @@ _NOT = re.compile(r"(?<![a-z0-9])(?:not|n't)\s+(?:the\s+|a\s+|an\s+)?([a-z0-9][a
 
 @dataclass(frozen=True)
 class QueryWord:
+    """One word of a question, with the catalog words that stand for it: itself, what it
+    misspells, its root ("runner" -> "run": a "Running Shoe" has it), each with how much
+    a match on it counts."""
+
     text: str
     weight: float
     after_for: bool
     optional: bool
     negated: bool = False
+    means: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +121,7 @@ class LexicalIndex:
             for token in key:
                 self.brands.setdefault(token, []).append(key)
 
-    def _brand_key(self, brand: frozenset[str], in_brands: dict[str, int]) -> frozenset[str]:
+    def _brand_key(self, brand: tuple[str, ...], in_brands: dict[str, int]) -> frozenset[str]:
         return frozenset(t for t in brand if t in self.postings
                          and in_brands.get(t, 0) >= BRAND_SHARE * len(self.postings[t]))
 
@@ -130,42 +140,49 @@ class LexicalIndex:
         head, tail = split_for(text)
         out: dict[str, QueryWord] = {}
         for part, after_for in ((head, False), (tail, True)):
-            tokens = words(part, frame=True) + [Token(w, optional=True) for w in re.findall(r"[a-z]+", fold(part))
-                                                 if w in NAME_LIKE_FRAME_WORDS]
+            tokens = [t for t in words(part, frame=True) if not t.root]
+            tokens += [Token(w, optional=True) for w in re.findall(r"[a-z]+", fold(part)) if w in NAME_LIKE_FRAME_WORDS]
             for token in tokens:
                 if token.text in dropped or token.text in out:
                     continue
-                for known, similarity in self._known(token):
-                    weight = self.idf[known] * (HINT_WEIGHT if token.text in hinted else 1.0)
-                    optional_word = token.optional or token.text in optional_words or known != token.text
-                    if known != token.text:
-                        weight *= similarity * TYPO_WEIGHT
-                    if optional_word:
-                        weight *= OPTIONAL_WEIGHT
-                    if known not in out or out[known].weight < weight:
-                        out[known] = QueryWord(known, weight, after_for, optional_word, negated=token.text in negated)
-        said = {w.text for w in out.values() if not w.negated}
+                means, exact = self._means(token)
+                if not means:
+                    continue
+                weight = self.idf[means[0][0]] * (TYPO_WEIGHT * means[0][1] if exact is None else 1.0)
+                if token.text in hinted:
+                    weight *= HINT_WEIGHT
+                optional_word = token.optional or token.text in optional_words or exact is None
+                if optional_word:
+                    weight *= OPTIONAL_WEIGHT
+                out[token.text] = QueryWord(token.text, weight, after_for, optional_word,
+                                            negated=token.text in negated, means=tuple(means))
+        said = {w for q in out.values() if not q.negated for w, credit in q.means if credit == 1.0}
         brands = {key for t in said for key in self.brands.get(t, ()) if key and key <= said}
         named = set().union(*brands) if brands else set()
-        found = tuple(QueryWord(w.text, w.weight * BRAND_WEIGHT, w.after_for, w.optional, w.negated)
-                      if w.text in named else w for w in out.values())
+        found = tuple(QueryWord(q.text, q.weight * BRAND_WEIGHT, q.after_for, q.optional, q.negated, q.means)
+                      if q.text in named else q for q in out.values())
         for_accessory = bool(tail.strip()) or bool(ACCESSORY_WORDS & set(re.findall(r"[a-z]+", fold(text))))
         return Query(found, tuple(brands), for_accessory)
 
-    def _known(self, token: Token) -> list[tuple[str, float]]:
-        """Catalog words this token stands for: itself, or the words it misspells."""
+    def _means(self, token: Token) -> tuple[list[tuple[str, float]], bool | None]:
+        """Catalog words this token stands for, with how much each counts, and whether the
+        token is itself a catalog word (None: only a guess at a misspelling)."""
+        word_root = root(token.text)
+        by_root = [(word_root, ROOT_CREDIT)] if word_root and word_root != token.text and word_root in self.idf else []
         if token.text in self.idf:
-            return [(token.text, 1.0)]
+            return [(token.text, 1.0)] + by_root, True
+        if by_root:
+            return by_root, False  # "runner" in a shop of "running" shoes
         if token.joined or not token.text.isalpha() or len(token.text) < 4:
-            return []
+            return [], False
         found = process.extract(token.text, self.vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY, limit=3)
         if not found:
-            return []
+            return [], False
         frame = process.extractOne(token.text, self.frame_vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY)
         if frame and frame[1] >= found[0][1]:
-            return []  # "avaliable": a misspelt question word, not a product word
+            return [], False  # "avaliable": a misspelt question word, not a product word
         best = found[0][1]
-        return [(word, score / 100.0) for word, score, _ in found if score >= best - 3]
+        return [(word, score / 100.0) for word, score, _ in found if score >= best - 3], None
 
     def scores(self, query: Query, extra: Iterable[int] = ()) -> dict[int, float]:
         """product id -> how well it matches, 0..1, for products that share a rare word with
@@ -173,10 +190,10 @@ class LexicalIndex:
         if not query:
             return {}
         candidates: set[int] = set(extra)
-        wanted = [q for q in query.words if not q.negated]
-        rare = [q for q in wanted if not q.optional and len(self.postings[q.text]) <= self.common]
-        for q in rare or wanted:
-            candidates.update(self.postings[q.text])
+        wanted = [(q, w) for q in query.words if not q.negated for w, _ in q.means]
+        rare = [(q, w) for q, w in wanted if not q.optional and len(self.postings[w]) <= self.common]
+        for _, w in rare or wanted:
+            candidates.update(self.postings[w])
         return {pid: self.score(pid, query) for pid in candidates if pid in self.places}
 
     def score(self, pid: int, query: Query) -> float:
@@ -184,15 +201,18 @@ class LexicalIndex:
         wanted = got = own = 0.0
         factor = 1.0
         for q in query.words:
-            where = places.get(q.text)
             if q.negated:
-                factor *= NEGATED if where in (OWN, OWN_JOINED) else 1.0
+                factor *= NEGATED if any(places.get(w) in (OWN, OWN_JOINED) for w, _ in q.means) else 1.0
                 continue
-            credit = CREDIT[q.after_for][where] if where is not None else 0.0
+            credit, word = 0.0, None
+            for w, how_much in q.means:
+                where = places.get(w)
+                if where is not None and CREDIT[q.after_for][where] * how_much > credit:
+                    credit, word = CREDIT[q.after_for][where] * how_much, w
             wanted += q.weight
             got += q.weight * credit
-            if where == OWN:
-                own += self.idf[q.text]
+            if word is not None and places[word] == OWN:
+                own += self.idf[word]
         if not wanted:
             return 0.0
         if query.brands and not any(brand <= places.keys() for brand in query.brands):
@@ -234,5 +254,5 @@ class ProductWords:
                 if known is None or (known == OWN_JOINED and code == OWN):
                     places[sys.intern(token.text)] = code  # one string per word across the catalog
         said = set(re.findall(r"[a-z]+", fold(f"{p.title} {category_leaf(p.category)}")))
-        return cls(_source(p), places, tuple(sys.intern(t.text) for t in words(p.brand or "")),
+        return cls(_source(p), places, tuple(sys.intern(t.text) for t in words(p.brand or "") if not t.root),
                    bool(ACCESSORY_WORDS & said))

@@ -10,15 +10,16 @@ variants; such words, and words that name nothing ("the one"), are not a variant
 from __future__ import annotations
 
 from catalog.domain.products import ProductInfo, category_leaf
-from catalog.domain.variants import matches
+from catalog.domain.variants import matches, norm_size, sizes_named
 from catalog.search.text import words
 
 
 def product_words(product: ProductInfo) -> set[str]:
-    """Every comparable word the product's own text says about it."""
+    """Every comparable word the product's own text says about it (sizes spelt out also
+    as their short names: "Extra Large" is "xl")."""
     text = " , ".join([product.brand or "", product.title, product.description or "", category_leaf(product.category),
                        *(str(v) for v in (product.attributes or {}).values() if v not in (None, ""))])
-    return {t.text for t in words(text)}
+    return {t.text for t in words(text)} | sizes_named(text)
 
 
 def asked_options(product: ProductInfo, color: str | None, size: str | None) -> tuple[str | None, str | None]:
@@ -39,6 +40,6 @@ def asked_options(product: ProductInfo, color: str | None, size: str | None) -> 
         if not tokens:
             return None  # "the one": nothing asked
         said = product_words(product) if said is None else said
-        return None if tokens <= said else value
+        return None if tokens <= said or (not is_color and norm_size(value) in said) else value
 
     return keep(color, True), keep(size, False)

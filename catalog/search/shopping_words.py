@@ -90,6 +90,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "dumbbell": ("dumbell", "hand weight"),
     "tire inflator": ("tire pump", "tyre pump", "tyre inflator", "air pump for tires"),
     "olive oil": ("evoo",),
+    # sizes spelt out
+    "xl": ("extra large", "x large", "xlarge"),
+    "xs": ("extra small", "x small", "xsmall"),
+    "2xl": ("xxl", "xx large", "2x large", "extra extra large"),
 }
 
 # British (and other) spellings, word for word.

@@ -106,6 +106,11 @@ _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(\d)\s*in\b(?=\s*(?:$|[,.;:!?|)(/\-]))"), r"\1 inch "),  # "20 in," (not "40 in stock")
     (re.compile(r"(\d)\s*'(?![a-z])"), r"\1 ft "),  # 25'
     (re.compile(r"\b(?:pack|set|box|case|bundle|bag|pair)s?\s+of\s+(\d+)\b"), r" \1 pack "),  # pack of 3
+    (re.compile(r"\b(\d+)(?:st|nd|rd|th)?\s*gen(?:eration)?\b"), r" gen \1 "),  # 2nd gen -> gen 2
+    (re.compile(r"\bgeneration\s+(\d+)\b"), r" gen \1 "),
+    (re.compile(r"\b(?:mark|mk)\s*(ii|iii|\d+)\b"), r" mk \1 "),  # Mark II -> mk 2 (below)
+    (re.compile(r"(?<=[a-z0-9 ])\b(ii|iii)\b"), lambda m: " 2 " if m.group(1) == "ii" else " 3 "),  # Pro II -> pro 2
+    (re.compile(r"(?<=[a-z0-9])\+(?=\s|$|[,;|)])"), " plus "),  # Vortex 9+ -> vortex 9 plus
 ]
 
 
@@ -132,6 +137,20 @@ def stem(word: str) -> str:
     return word
 
 
+def root(word: str) -> str | None:
+    """The word a maker's or doer's name shares with its -ing form: runner and running ->
+    "run", charger and charging -> "charg". None when there is no such ending."""
+    if len(word) < 6 or not word.isalpha():
+        return None
+    for ending in ("ing", "er", "ed"):
+        if word.endswith(ending):
+            base = word[:-len(ending)]
+            if len(base) >= 4 and base[-1] == base[-2] and base[-1] not in "aeiousl":
+                base = base[:-1]  # runn -> run
+            return base if len(base) >= 3 else None
+    return None
+
+
 # --- tokens ----------------------------------------------------------------------------
 
 _PIECE = re.compile(r"\d+(?:\.\d+)?|[a-z]+")
@@ -145,6 +164,7 @@ class Token(NamedTuple):
     text: str
     optional: bool = False  # a bare small number: maybe a size or a quantity, not the name
     joined: bool = False  # written-together form of neighbouring pieces ("kx200")
+    root: bool = False  # the word without its -er/-ing/-ed ending ("run" of "runner")
 
 
 def _piece(p: str, after_number: bool) -> str:
@@ -220,6 +240,7 @@ def _words(text: str, frame: bool) -> tuple[Token, ...]:
         first = pieces[0]
         small_number = len(pieces) == 1 and first[0].isdigit() and len(first.partition(".")[0]) <= 2
         out.extend([Token(p, small_number) for p in pieces])
+        out.extend([Token(r, joined=True, root=True) for r in map(root, pieces) if r])
         later = written[i + 2] if i + 2 < len(written) else None
         if (len(pieces) == 1 and _NUMBER.fullmatch(first) and after and later and len(after) == 1
                 and after[0].isalpha() and later[0] in _COUNTS):
