@@ -97,14 +97,13 @@ test:
 
 tests-without-model: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM)
 	$(RASA) data validate --max-history 5
-	$(RASA_PY) -m pytest nlu/tests -q -p no:cacheprovider
+	$(RASA_PY) -m pytest nlu/tests --ignore=nlu/tests/model -q -p no:cacheprovider
 	$(PY) -m pytest tests -q -p no:cacheprovider -m "not servers and not rasa_alone" --durations=15
 
 dialogue-tests: $(APP_ENV) $(RASA_ENV) $(MODEL)
 	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core
-	# The same stories with every product name swapped for an unseen invented one.
-	$(PY) -m nlu.swap_names tests/test_stories.yml results/swapped/test_stories.yml
-	$(RASA) test core --stories results/swapped/test_stories.yml --model $(MODEL) --fail-on-prediction-errors --out results/core-swapped
+	# The stories' product messages, as written and with unseen invented names: same intents.
+	MODEL=$(MODEL) $(RASA_PY) -m pytest nlu/tests/model -q -p no:cacheprovider
 	$(PY) -m pytest tests -q -p no:cacheprovider -m rasa_alone
 
 server-tests: $(APP_ENV) $(RASA_ENV) $(WEB_DEPS) $(CHROMIUM) $(MODEL)
