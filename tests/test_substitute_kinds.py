@@ -16,6 +16,8 @@ import pytest
 from catalog.domain.kinds import (
     KindNames,
     NEVER,
+    OTHER_NAME,
+    SAME_TYPE,
     confusable,
     group_kinds,
     is_kids,
@@ -167,3 +169,21 @@ def test_groups_join_while_the_mean_pair_score_holds():
     assert group_kinds([1, 2, 3, 4], scores, threshold=0.35) == {1: 1, 2: 1, 3: 1, 4: 4}
     # Looking only at the pairs compared (a large category), 4's mean with the group stays low.
     assert group_kinds([1, 2, 3, 4], scores, missing=None, threshold=0.35)[4] == 4
+
+
+def test_a_lone_kind_named_by_title_and_type_does_not_join_the_shared_kind():
+    """One brand's "Juice Press" beside several brands' blenders: its name is no counted
+    kind (one brand uses it), but its title and its merchant type agree on it, so it scores
+    as another kind; a model name ("Vortex 9") or a feature ending a title is no kind name."""
+    rows = [("Harlow Countertop Blender", "Harlow", {"type": "blender"}),
+            ("Quenby Countertop Blender", "Quenby", {"type": "blender"}),
+            ("Ostra Vortex 9 – variable speed, 56 oz pitcher", "Ostra", {"type": "blender"}),
+            ("Ostra Juice Press", "Ostra", {"type": "juice press"}),
+            ("Ostra Aero 2 – 12 settings", "Ostra", {})]
+    facts = [read_kind(title, brand, "Kitchen > Blenders", f"{title}.", attrs) for title, brand, attrs in rows]
+    names = KindNames(facts)
+    harlow, _, vortex, press, aero = (names.read(f) for f in facts)
+    assert press.name is None and press.own_name == "juice press"
+    assert vortex.own_name is None and aero.own_name is None and harlow.own_name is None
+    assert pair_score(0.7, press, harlow) == pytest.approx(pair_score(0.7, aero, harlow) - OTHER_NAME)
+    assert pair_score(0.7, vortex, harlow) == SAME_TYPE  # the merchant's shared type decides

@@ -19,7 +19,9 @@ kinds are found among the products of one category, all signals together:
   resolves what a part says it fits to the kinds of the catalog's products;
 - `pair_score` and `group_kinds`: products are grouped by average-linkage clustering on
   their embedding similarity, raised by shared attribute names and the same kind name,
-  lowered by different kind names or audiences; a part never joins the product it is
+  lowered by different kind names or audiences (a name one brand uses counts as its
+  kind when its title's head and its merchant type say the same, "Milk Frother" typed
+  "milk frother" beside shared "electric kettle"s); a part never joins the product it is
   made for, and two products whose merchant type (kept by several products) differs
   never join either. The caller supplies the similarities of each product's nearest
   neighbours (catalog.services.substitutes), so a large category costs its
@@ -290,6 +292,17 @@ class KindReading:
     def kind_words(self) -> frozenset[str]:
         return self.facts.kind_words | frozenset((self.name or "").split()[-1:])
 
+    @property
+    def own_name(self) -> str | None:
+        """Its kind's name when no other brand's products share it, but the merchant's type
+        and its own title name the same thing ("Milk Frother", type "milk frother"): two
+        signals agreeing on words that are a kind, where a model name ("Vortex 9") or a
+        feature ("12 settings") ends the title and the type says otherwise."""
+        typ, head = self.facts.type_attr.split()[-2:], self.facts.head.split()
+        if self.name or self.shared_type or not typ or not head or typ[-1] != head[-1]:
+            return None
+        return " ".join(typ)
+
     def catalog_part(self) -> list:
         """What the catalog added to the facts, JSON-friendly (stored beside them in the index)."""
         return [self.name, self.shared_type, sorted(self.made_for), self.title_head, self.head, self.lone]
@@ -506,10 +519,11 @@ def pair_score(similarity: float, a: KindReading, b: KindReading) -> float:
     if a.facts.attr_keys and b.facts.attr_keys:
         ka, kb = set(a.facts.attr_keys), set(b.facts.attr_keys)
         score += ATTRIBUTE_WEIGHT * (len(ka & kb) / len(ka | kb) - 0.5)
+    name_a, name_b = a.name or a.own_name, b.name or b.own_name
     if _lone_among(a, b) or _lone_among(b, a):
         score -= OTHER_NAME
-    elif a.name and b.name:
-        score += SAME_NAME if related_names(a.name, b.name) else -OTHER_NAME
+    elif name_a and name_b:
+        score += SAME_NAME if related_names(name_a, name_b) else -OTHER_NAME
     if a.made_for and b.made_for and not a.made_for & b.made_for:
         score -= PARTS_FOR_OTHERS
     if a.facts.kids != b.facts.kids:
