@@ -175,15 +175,21 @@ class ProductResolver:
         return Resolution(query, tuple(Match(catalog.products[pid], s) for pid, s in close))
 
     def _score(self, catalog: _Catalog, words: Query, meaning: str) -> dict[int, float]:
-        """Word match blended with similarity of meaning (when embeddings are on)."""
-        semantic: dict[int, float] = {}
-        if self._embedder is not None and len(catalog.index) and meaning:
-            vector = self._embedder.encode([meaning])[0]
-            semantic = {pid: s for pid, s in catalog.index.search(vector, 30) if pid in catalog.products}
-        lexical = catalog.lexical.scores(words, extra=semantic)
-        if not semantic:
+        """Word match blended with similarity of meaning (when embeddings are on).
+
+        Meaning is not asked for when the words alone decide: when no similarity could
+        change the answer (the query's embedding is most of a lookup's time)."""
+        lexical = catalog.lexical.scores(words)
+        if not lexical or self._embedder is None or not len(catalog.index) or not meaning:
             return lexical
         best_lexical = sorted(lexical, key=lexical.__getitem__, reverse=True)[:30]
+        if _decided(lexical[best_lexical[0]], lexical[best_lexical[1]] if len(best_lexical) > 1 else 0.0):
+            return {pid: LEXICAL_WEIGHT * lexical[pid] for pid in best_lexical}
+        vector = self._embedder.encode([meaning])[0]
+        semantic = {pid: s for pid, s in catalog.index.search(vector, 30) if pid in catalog.products}
+        for pid in semantic:
+            if pid not in lexical:
+                lexical[pid] = catalog.lexical.score(pid, words)
         missing = [pid for pid in best_lexical if pid not in semantic]
         if missing:
             semantic.update(catalog.index.scores_for(vector, missing))
@@ -191,3 +197,10 @@ class ProductResolver:
             pid: LEXICAL_WEIGHT * lexical.get(pid, 0.0) + (1 - LEXICAL_WEIGHT) * max(0.0, semantic.get(pid, 0.0))
             for pid in set(best_lexical) | set(semantic)
         }
+
+
+def _decided(best: float, second: float) -> bool:
+    """True when the best word match wins with any similarity of meaning: confident even
+    with none, and ahead even if the runner-up's meaning were a perfect match."""
+    semantic = 1 - LEXICAL_WEIGHT
+    return LEXICAL_WEIGHT * best >= CONFIDENT and LEXICAL_WEIGHT * (best - second) - semantic >= CLEAR_LEAD
