@@ -221,7 +221,8 @@ def story_messages(text: str):
     for story in (yaml.safe_load(text) or {}).get("stories", []):
         for step in story.get("steps", []):
             if "user" in step and "intent" in step:
-                out.append((markup.sub(r"\1", str(step["user"]).strip()), step["intent"]))
+                text = str(step["user"]).strip()
+                out.append((markup.sub(r"\1", text), step["intent"], "](product)" in text))
     return out
 
 
@@ -234,9 +235,11 @@ def swap_test(parser):
     result = {}
     for name, text in (("original", original), ("swapped", swap(original))):
         rows = story_messages(text)
-        preds = parser.parse_all([t for t, _ in rows])
-        wrong = [(t, i, p) for (t, i), (p, _) in zip(rows, preds) if p != i]
-        result[name] = {"n": len(rows), "correct": len(rows) - len(wrong), "wrong": wrong}
+        preds = parser.parse_all([t for t, _, _ in rows])
+        wrong = [(t, i, p) for (t, i, _), (p, _) in zip(rows, preds) if p != i]
+        named = [(i, p) for (_, i, has), (p, _) in zip(rows, preds) if has]
+        result[name] = {"n": len(rows), "correct": len(rows) - len(wrong), "wrong": wrong,
+                        "naming_a_product": len(named), "naming_a_product_right": sum(i == p for i, p in named)}
     return result
 
 
@@ -357,7 +360,8 @@ def main():
     swapped = swap_test(parser)
     report["name_swap"] = swapped
     for name, r in swapped.items():
-        print(f"\n=== test stories, {name} product names: {r['correct']}/{r['n']} intents right")
+        print(f"\n=== test stories, {name} product names: {r['correct']}/{r['n']} intents right; of the "
+              f"messages naming a product {r['naming_a_product_right']}/{r['naming_a_product']}")
         for t, i, p in r["wrong"]:
             print(f"  {t!r}: expected {i}, got {p}")
 
