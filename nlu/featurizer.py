@@ -62,14 +62,16 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         return cls(config, execution_context)
 
     def _featurize(self, message: Message) -> None:
-        text = message.get(TEXT)
-        tokens = message.get(TOKENS_NAMES[TEXT])
-        if not text or not tokens:
-            return
+        # Every message gets features, an empty or blank one too: the classifier expects the
+        # same inputs for each message and fails without them.
+        text = message.get(TEXT) or ""
+        tokens = message.get(TOKENS_NAMES[TEXT]) or []
         encoded = self.encoder.encode(text)
         sequence: Optional[np.ndarray] = None
         if self._config["sequence_features"]:
-            sequence = np.stack([encoded.pooled(t.start, t.end) for t in tokens]).astype(np.float32)
+            sequence = np.zeros((len(tokens), self.encoder.dim), dtype=np.float32)
+            for i, t in enumerate(tokens):
+                sequence[i] = encoded.pooled(t.start, t.end)
         self.add_features_to_message(sequence=sequence, sentence=encoded.sentence[None, :],
                                      attribute=TEXT, message=message)
 

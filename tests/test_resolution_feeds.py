@@ -33,6 +33,8 @@ COLUMNS = ["sku", "title", "description", "category", "price", "on_hand", "brand
            "incoming_qty", "incoming_eta"]
 # sku, title, description, category, price, on hand, brand, attributes, incoming, eta
 FEED = [
+    ("FK-190", "Brisco Pre-Filter Mesh for Vacuums | Washable | 2 Pack", "Washable mesh pre-filter.",
+     "Home > Vacuums", "9.00", 30, "Brisco", {}, 0, None),
     ("FK-101", "VELMORA Electric Kettle | 1.7L | 1500W | Stainless Steel | Auto Shut-Off",
      "A fast-boiling kettle with a stainless body.", "Kitchen > Small Appliances", "39.00", 12, "Velmora", {}, 0, None),
     ("FK-102", "Velmora KX-200 Gooseneck Kettle, 900W, 0.9 L, Matte Black",
@@ -146,6 +148,13 @@ def test_a_message_that_fits_several_products_gets_a_choice(resolver, text, skus
     assert resolution.ambiguous
     offered = {sku for m in resolution.matches for sku in m.product.variant_skus}
     assert skus <= offered
+
+
+def test_asking_to_pre_order_or_reserve_names_no_product(resolver):
+    """"can I pre-order it?" is about the product already talked about, never a 'Pre-Filter'."""
+    for text in ("can I pre-order it?", "could I preorder one instead?", "reserve it for me", "put it on backorder"):
+        assert resolver.resolve(text).matches == (), text
+    assert resolver.resolve("brisco pre-filter").found.product.variant_skus == ("FK-190",)
 
 
 def test_words_the_catalog_does_not_have_find_nothing(resolver):

@@ -29,6 +29,8 @@ know tell check see show wondering wonder about like size sized colour color var
 come comes coming arrive arrives arriving expected expect eta date day days week weeks
 shop store site website yours carry carries
 ur thx ty ok okay just really also maybe perhaps btw hiya gotta lemme w wo
+pre-order pre-orders preorder preorders pre-ordered preordered reserve reserving reservation backorder backorders
+back-order instead
 """.split())
 
 SKU_TOKEN = re.compile(r"\b[A-Za-z0-9][A-Za-z0-9_\-./]{1,63}\b")

@@ -64,6 +64,25 @@ def test_featurizer_puts_a_vector_on_every_token_and_the_sentence():
     assert not np.allclose(seq.features[0], seq.features[-1])
 
 
+def test_empty_and_blank_messages_get_features_too():
+    from rasa.engine.graph import ExecutionContext
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu.featurizer import SentenceEncoderFeaturizer
+
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizer = SentenceEncoderFeaturizer(SentenceEncoderFeaturizer.get_default_config(),
+                                           ExecutionContext(graph_schema=None, node_name="enc"))
+    for text in ("", "   "):
+        message = Message.build(text=text)
+        tokenizer.process([message])
+        featurizer.process([message])
+        seq, sent = message.get_dense_features("text")
+        assert sent.features.shape == (1, 384)
+        assert seq.features.shape[1] == 384
+
+
 def test_bad_model_dir_setting_is_refused():
     from rasa.shared.exceptions import InvalidConfigException
 
