@@ -152,7 +152,8 @@ def test_a_message_that_fits_several_products_gets_a_choice(resolver, text, skus
 
 def test_asking_to_pre_order_or_reserve_names_no_product(resolver):
     """"can I pre-order it?" is about the product already talked about, never a 'Pre-Filter'."""
-    for text in ("can I pre-order it?", "could I preorder one instead?", "reserve it for me", "put it on backorder"):
+    for text in ("can I pre-order it?", "I'd like to pre-order it", "could I preorder one instead?", "reserve it for me",
+                 "put it on backorder"):
         assert resolver.resolve(text).matches == (), text
     assert resolver.resolve("brisco pre-filter").found.product.variant_skus == ("FK-190",)
 

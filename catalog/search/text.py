@@ -30,7 +30,7 @@ come comes coming arrive arrives arriving expected expect eta date day days week
 shop store site website yours carry carries
 ur thx ty ok okay just really also maybe perhaps btw hiya gotta lemme w wo
 pre-order pre-orders preorder preorders pre-ordered preordered reserve reserving reservation backorder backorders
-back-order instead
+back-order instead i'd id i'll ill i've ive we'd we'll you'd he'd she'd they'd
 """.split())
 
 SKU_TOKEN = re.compile(r"\b[A-Za-z0-9][A-Za-z0-9_\-./]{1,63}\b")
