@@ -69,24 +69,13 @@ class Parser:
         self.raw = []  # top intent before FallbackClassifier, for --sweep
 
     def parse_batch(self, texts):
-        from rasa.core.channels.channel import UserMessage
-        from rasa.shared.core.trackers import DialogueStateTracker
-        from rasa.core.processor import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
-
-        tracker = DialogueStateTracker.from_events("nlu-eval", [])
-        msgs = [UserMessage(t, sender_id="nlu-eval") for t in texts]
-        target = self.processor.model_metadata.nlu_target
-        out = self.processor.graph_runner.run(
-            inputs={PLACEHOLDER_MESSAGE: msgs, PLACEHOLDER_TRACKER: tracker},
-            targets=[target],
-        )[target]
+        """(intent, confidence) of each text; the top intent before the fallback goes to raw."""
         res = []
-        for m in out:
-            intent = m.get("intent") or {}
-            ranking = [r for r in (m.get("intent_ranking") or []) if r.get("name") != "nlu_fallback"]
-            top = ranking[0] if ranking else intent
-            self.raw.append((top.get("name"), float(top.get("confidence") or 0.0)))
-            res.append((intent.get("name"), float(intent.get("confidence") or 0.0)))
+        for p in self.parse_full(texts):
+            ranking = [r for r in p["ranking"] if r["name"] != "nlu_fallback"]
+            top = ranking[0] if ranking else {"name": p["intent"], "confidence": p["confidence"]}
+            self.raw.append((top["name"], float(top["confidence"])))
+            res.append((p["intent"], p["confidence"]))
         return res
 
     def parse_full(self, texts, batch=256):
@@ -210,26 +199,10 @@ def load_heldout(path: Path):
     return [(r["text"], r["intent"]) for r in rows]
 
 
-def story_messages(text: str):
-    """(user text without entity markup, intent) of every user step of a test-stories file."""
-    import re
-
-    import yaml
-
-    markup = re.compile(r"\[([^\]]+)\]\([^)]+\)")
-    out = []
-    for story in (yaml.safe_load(text) or {}).get("stories", []):
-        for step in story.get("steps", []):
-            if "user" in step and "intent" in step:
-                text = str(step["user"]).strip()
-                out.append((markup.sub(r"\1", text), step["intent"], "](product)" in text))
-    return out
-
-
 def swap_test(parser):
     """The test stories' messages with every product name swapped for an unseen invented one:
     every intent must still be right."""
-    from nlu.swap_names import swap
+    from nlu.swap_names import story_messages, swap
 
     original = (REPO / "tests" / "test_stories.yml").read_text(encoding="utf-8")
     result = {}

@@ -19,6 +19,7 @@ from nlu.generate_training import PRODUCT, REPO, SEED
 
 SWAP_SEED = SEED + 1
 ENTITY_LINE = re.compile(r"^(\s*- product:\s*)(.+?)\s*$")
+MARKUP = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 def training_names() -> set[str]:
@@ -49,6 +50,20 @@ def swap(text: str, seed: int = SWAP_SEED) -> str:
             line = f'{m.group(1)}"{new_name(m.group(2).strip().strip(chr(34)))}"\n'
         out.append(line)
     return "".join(out)
+
+
+def story_messages(stories: str) -> list[tuple[str, str, bool]]:
+    """(user text without entity markup, intent, whether it names a product) of every user
+    step of a test-stories file: what the name-swap test and `make eval` parse."""
+    import yaml
+
+    out = []
+    for story in (yaml.safe_load(stories) or {}).get("stories", []):
+        for step in story.get("steps", []):
+            if "user" in step and "intent" in step:
+                text = str(step["user"]).strip()
+                out.append((MARKUP.sub(r"\1", text), step["intent"], bool(PRODUCT.search(text))))
+    return out
 
 
 def main(argv: list[str]) -> int:

@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from pathlib import Path
 
 import pytest
-import yaml
 
-from nlu.generate_training import PRODUCT, REPO
-from nlu.swap_names import swap
+from nlu.generate_training import REPO
+from nlu.swap_names import story_messages, swap
 
 MODEL = Path(os.environ.get("MODEL", REPO / "models" / "stockout.tar.gz"))
-MARKUP = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 def product_messages(stories: str) -> list[tuple[str, str]]:
     """(message without markup, expected intent) of each user step that names a product."""
-    out = []
-    for story in (yaml.safe_load(stories) or {}).get("stories", []):
-        for step in story.get("steps", []):
-            text = str(step.get("user", "")).strip()
-            if "intent" in step and PRODUCT.search(text):
-                out.append((MARKUP.sub(r"\1", text), step["intent"]))
-    return out
+    return [(text, intent) for text, intent, names_product in story_messages(stories) if names_product]
 
 
 @pytest.fixture(scope="module")
