@@ -23,6 +23,7 @@ from catalog.domain.kinds import (
     is_kids,
     pair_score,
     read_kind,
+    related_names,
 )
 from catalog.services.substitutes import find_substitutes, record_feedback
 from catalog.uow import UnitOfWork
@@ -187,3 +188,33 @@ def test_a_lone_kind_named_by_title_and_type_does_not_join_the_shared_kind():
     assert vortex.own_name is None and aero.own_name is None and harlow.own_name is None
     assert pair_score(0.7, press, harlow) == pytest.approx(pair_score(0.7, aero, harlow) - OTHER_NAME)
     assert pair_score(0.7, vortex, harlow) == SAME_TYPE  # the merchant's shared type decides
+
+
+def test_a_kind_name_keeps_the_word_that_tells_kinds_apart():
+    """Names of up to three words: "Espresso Coffee Machine" and "Drip Coffee Machine" are two
+    kinds though both end in "coffee machine"; a hyphenated modifier is one word ("on-ear"
+    and "over-ear" would both end in "ear headphones" otherwise); a word that begins a name
+    other brands share ("trail" in "Trail Runners") still counts before one brand's head."""
+    rows = [("Pellow Espresso Coffee Machine", "Pellow"), ("Quist Espresso Coffee Machine", "Quist"),
+            ("Pellow Drip Coffee Machine", "Pellow"), ("Quist Drip Coffee Machine", "Quist"),
+            ("Rondel Coffee Machine", "Rondel"),
+            ("Pellow On-Ear Headphones", "Pellow"), ("Quist On-Ear Headphones", "Quist"),
+            ("Rondel Over-Ear Headphones", "Rondel"),
+            ("Pellow Trail Runners", "Pellow"), ("Quist Trail Runners", "Quist"),
+            ("Rondel Trail Trainers", "Rondel"), ("Quist Trainers", "Quist"), ("Pellow Trainers", "Pellow")]
+    facts = [read_kind(title, brand, "Home > Things") for title, brand in rows]
+    names = [KindNames(facts).read(f).name for f in facts]
+    assert names[:5] == ["espresso coffee machine", "espresso coffee machine", "drip coffee machine",
+                         "drip coffee machine", "coffee machine"]
+    assert names[5] == "onear headphone" and names[7] == "headphone"
+    assert names[10] == "trail trainer" and names[11] == "trainer"
+    assert not related_names("espresso coffee machine", "drip coffee machine")
+    assert related_names("coffee machine", "espresso coffee machine") and related_names("machine", "coffee machine")
+    assert not related_names("coffee maker", "coffee machine") and not related_names("trail trainer", "road runner")
+
+
+def test_a_description_that_lists_features_names_no_kind():
+    assert read_kind("Pellow Vesta 3", "Pellow", "Home > Things", "Features a tempered lid and a steel base.").names \
+        == (("vesta",),)
+    assert read_kind("Pellow Vesta 3", "Pellow", "Home > Things", "A sturdy stockpot with a tempered lid.").names \
+        == (("vesta",), ("sturdy", "stockpot"))

@@ -101,9 +101,15 @@ def singular(word: str) -> str:
     return word
 
 
+# A hyphen between letters makes one word of two ("on-ear" and "over-ear" are two kinds of
+# headphone; split, both would end in "ear headphone").
+_COMPOUND = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
+
+
 @lru_cache(maxsize=65_536)  # a catalog's titles and their parts are read several times while indexing
 def _words(text: str) -> tuple[str, ...]:
     text = _PAREN.sub(" ", text.lower().replace("w/", "with ").replace("&", " and "))
+    text = _COMPOUND.sub("", text)  # "on-ear", "single-serve": one modifier, as "over-ear" is another
     text = _NON_WORD.sub(" ", _MEASURE.sub(" ", text)).replace("-", " ").replace("_", " ")
     return tuple(singular(w) for w in text.split() if w.isalpha())
 
@@ -124,9 +130,12 @@ def category_key(category: str) -> str:
     return " > ".join(p for p in parts if p) or normalised(category_leaf(category))
 
 
+NAME_WORDS = 3  # a kind's name is at most this many words: "espresso coffee machine" beside "drip coffee machine"
+
+
 def _name(text: str, brand_words: frozenset[str]) -> list[str]:
-    """The words of one part of a title (or a description's first phrase) up to its first
-    connector, without brand words, colours and trailing listing words:
+    """The last words of one part of a title (or a description's first phrase) up to its
+    first connector, without brand words, colours and trailing listing words:
     "Glass Blender Jar Replacement for X" -> [glass, blender, jar]."""
     out: list[str] = []
     for w in words(text):
@@ -136,7 +145,7 @@ def _name(text: str, brand_words: frozenset[str]) -> list[str]:
             out.append(w)
     while out and (out[-1] in _GENERIC_TAIL or len(out[-1]) < 3):
         out.pop()
-    return out[-2:]
+    return out[-NAME_WORDS:]
 
 
 def _first_phrase(description: str) -> str:
@@ -144,10 +153,18 @@ def _first_phrase(description: str) -> str:
     first = re.split(r"(?<=[.!?])\s|[:;,]", description.strip(), maxsplit=1)[0] if description else ""
     first = re.sub(r"^\s*(?:an?|the|this|our|these|one|two|three|four|five|six|single|pair of|set of)\s+", "",
                    first, flags=re.IGNORECASE)
+    if _OPENING_VERB.match(first):
+        return ""  # "Features a steam wand and ...": a list of features, no name of the product
     owner = re.match(r"^((?:[\w&.]+\s){0,3}[\w&.]+)['’]s?\s", first)  # "Talus & Pine's packable rain jacket"
     if owner and not set(words(owner.group(1))) & _CONNECTORS:
         return first[owner.end():]
     return first
+
+
+# A description that opens with one of these lists what the product has or does, not what it is.
+_OPENING_VERB = re.compile(r"\s*(?:features?|featuring|includes?|including|comes|offers?|has|have|made|designed|"
+                           r"built|perfect|ideal|great|keeps?|lets?|makes?|delivers?|provides?|brings?|enjoy|"
+                           r"get|now|introducing|meet|crafted|engineered)\b", re.IGNORECASE)
 
 
 def is_kids(text: str) -> bool:
@@ -338,11 +355,14 @@ class KindNames:
             owner = f.brand or " ".join(f.words)
             for n in f.names[:TRUSTED]:
                 n = self._joined(f.category, n)
-                if len(n) == 2:
-                    pairs.setdefault((f.category, " ".join(n)), set()).add(owner)
+                for size in range(2, len(n) + 1):  # "coffee machine" and "espresso coffee machine"
+                    pairs.setdefault((f.category, " ".join(n[-size:])), set()).add(owner)
             if f.type_attr:
                 types.setdefault((f.category, f.type_attr), set()).add(owner)
         self._pairs = {k for k, v in pairs.items() if len(v) >= MIN_BRANDS}
+        # Words that begin a shared name ("trail" in "trail runner"): before another head
+        # ("Trail Trainers", one brand's) they still say which kind it is.
+        self._modifiers = {(c, name.split()[0]) for c, name in self._pairs}
         heads: dict[tuple[str, str], set[str]] = {}
         for f in facts:
             owner = f.brand or " ".join(f.words)
@@ -404,17 +424,20 @@ class KindNames:
         return f.head
 
     def _joined(self, category: str, name: tuple[str, ...]) -> tuple[str, ...]:
-        if len(name) == 2 and (category, name[0] + name[1]) in self._joined_words:
-            return (name[0] + name[1],)
+        if len(name) >= 2 and (category, name[-2] + name[-1]) in self._joined_words:
+            return (*name[:-2], name[-2] + name[-1])
         return name
 
     def name(self, f: KindFacts) -> str | None:
         for n in f.names:
             n = self._joined(f.category, n)
-            if len(n) == 2 and (f.category, " ".join(n)) in self._pairs:
-                return " ".join(n)
-            if (f.category, n[-1]) in self._heads:
-                return n[-1]
+            size = next((size for size in range(len(n), 1, -1)  # the longest name other brands use too
+                         if (f.category, " ".join(n[-size:])) in self._pairs), 1)
+            if size == 1 and (f.category, n[-1]) not in self._heads:
+                continue
+            if size < len(n) and (f.category, n[-size - 1]) in self._modifiers:
+                size += 1  # "trail trainer": one brand's name, but "trail" names a kind
+            return " ".join(n[-size:])
         return None
 
     def shared_type(self, f: KindFacts) -> str | None:
@@ -538,9 +561,11 @@ def _lone_among(a: KindReading, b: KindReading) -> bool:
 
 
 def related_names(a: str, b: str) -> bool:
-    """The same kind name, or one is the other's head: "blender" and "countertop blender"
-    (but "rice cooker" and "slow cooker" are two kinds)."""
-    return a == b or (a.split()[-1] == b.split()[-1] and (" " not in a or " " not in b))
+    """The same kind name, or one ends the other: "blender" and "countertop blender",
+    "coffee machine" and "espresso coffee machine" (but "rice cooker" and "slow cooker",
+    or "espresso coffee machine" and "drip coffee machine", are two kinds)."""
+    short, long = sorted((a.split(), b.split()), key=len)
+    return long[len(long) - len(short):] == short
 
 
 def group_kinds(ids: list[int], scores: Mapping[tuple[int, int], float], missing: float | None = 0.0,

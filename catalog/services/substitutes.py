@@ -111,7 +111,7 @@ class UnknownSku(LookupError):
 # Changes whenever substitute_text or kind_payload read products differently: an index
 # written by another version is read whole again (only texts that really changed are
 # embedded again, by their hashes).
-TEXT_VERSION = "3"
+TEXT_VERSION = "4"
 
 
 def substitute_text(p: ProductInfo) -> str:
