@@ -334,8 +334,11 @@ class KindNames:
     """The catalog's kind names, read from all its products' `KindFacts` at once.
 
     A product's kind name is its most trusted candidate that products of two brands in
-    its category use too: two words ("coffee maker") when shared, else the head word; a
-    name written both as one word and as two ("smartwatch", "smart watch") is one name.
+    its category use too: the longest ending of it they share, up to three words
+    ("espresso coffee machine", "coffee maker"), else the head word, with the word before
+    it when that word begins a shared name ("trail" of "trail runner" in one brand's
+    "Trail Trainers"); a name written both as one word and as two ("smartwatch", "smart
+    watch") is one name.
     What a part is made for is resolved against the whole catalog: the head words of
     other products it names, and the kinds of the brand it names."""
 
