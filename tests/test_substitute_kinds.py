@@ -10,10 +10,12 @@ importer into a real SQLite file and indexed with the bundled embedding model.
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
 from catalog.domain.kinds import (
+    KIND_THRESHOLD,
     KindNames,
     NEVER,
     OTHER_NAME,
@@ -170,6 +172,47 @@ def test_groups_join_while_the_mean_pair_score_holds():
     assert group_kinds([1, 2, 3, 4], scores, threshold=0.35) == {1: 1, 2: 1, 3: 1, 4: 4}
     # Looking only at the pairs compared (a large category), 4's mean with the group stays low.
     assert group_kinds([1, 2, 3, 4], scores, missing=None, threshold=0.35)[4] == 4
+
+
+def _scores(ids: list[int], score) -> dict[tuple[int, int], float]:
+    return {(i, j): score(i, j) for i in ids for j in ids if i < j}
+
+
+# Invented products of one category, by id: four kettles (1-4) and four toasters (5-8).
+KETTLES, TOASTERS = [1, 2, 3, 4], [5, 6, 7, 8]
+
+
+def _kettles_and_toasters(i: int, j: int) -> float:
+    """A feed where kettles and toasters share brands and wording: different kinds still
+    score 0.6, far above the floor, but well below the 0.78-0.84 within each kind."""
+    same = (i in KETTLES) == (j in KETTLES)
+    return (0.78 + 0.02 * ((i + j) % 4)) if same else 0.6 - 0.01 * ((i * j) % 3)
+
+
+def test_a_category_of_two_kinds_is_cut_where_its_own_scores_drop():
+    ids = KETTLES + TOASTERS
+    scores = _scores(ids, _kettles_and_toasters)
+    assert min(scores.values()) > KIND_THRESHOLD  # a fixed floor alone would make one group
+    groups = group_kinds(ids, scores)
+    assert {groups[i] for i in KETTLES} == {1} and {groups[i] for i in TOASTERS} == {5}
+    # A large category, where only the pairs looked at count, is cut the same way.
+    sparse = {pair: s for pair, s in scores.items() if (pair[1] - pair[0]) % 4 in (1, 3)}
+    groups = group_kinds(ids, sparse, missing=None)
+    assert {groups[i] for i in KETTLES} == {1} and {groups[i] for i in TOASTERS} == {5}
+
+
+def test_a_category_of_one_kind_stays_whole():
+    """Ten kettles whose scores spread over 0.65-0.8 with no kind among them, and a pair of
+    near-duplicate listings (9, 10): nothing stands out enough to be cut off."""
+    ids = list(range(1, 11))
+    spread = random.Random(12)
+    scores = {(i, j): 0.98 if (i, j) == (9, 10) else 0.65 + 0.15 * spread.random() for i in ids for j in ids if i < j}
+    assert len(set(group_kinds(ids, scores).values())) == 1
+    # Without the margin and the least size of a kind, the same scores would be cut up.
+    assert len(set(group_kinds(ids, scores, margin=0.0, min_kind=2).values())) > 1
+    # And the kettles and toasters, asked for a far larger drop, stay one group too.
+    ids = KETTLES + TOASTERS
+    assert len(set(group_kinds(ids, _scores(ids, _kettles_and_toasters), margin=0.3).values())) == 1
 
 
 def test_a_lone_kind_named_by_title_and_type_does_not_join_the_shared_kind():

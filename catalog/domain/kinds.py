@@ -23,9 +23,13 @@ kinds are found among the products of one category, all signals together:
   kind when its title's head and its merchant type say the same, "Milk Frother" typed
   "milk frother" beside shared "electric kettle"s); a part never joins the product it is
   made for, and two products whose merchant type (kept by several products) differs
-  never join either. The caller supplies the similarities of each product's nearest
-  neighbours (catalog.services.substitutes), so a large category costs its
-  neighbour lists, not all its pairs.
+  never join either. Where the tree of joins is cut depends on the category: kinds of
+  one category can still score well above any fixed threshold (a feed's moisturizers
+  and sunscreens share brands and wording), so a join is undone where its score drops
+  clearly below how alike the products on each side are, and a category of one kind,
+  where no join stands out, stays whole. The caller supplies the similarities of each
+  product's nearest neighbours (catalog.services.substitutes), so a large category
+  costs its neighbour lists, not all its pairs.
 
 Only general English words are listed here (connectors, units, colours, sizes, the
 words for a kids' version or for a part): nothing about any particular catalog.
@@ -532,7 +536,11 @@ AUDIENCE_WEIGHT = 0.3  # a kids' version and one that is not
 PARTS_FOR_OTHERS = 0.3  # two parts made for different kinds of product (a jar for blenders, a bowl for mixers)
 NEVER = -10.0  # one is a part for the other, or their merchant types differ
 SAME_TYPE = 1.0  # both carry the same merchant type that several brands use
-KIND_THRESHOLD = 0.35  # groups join while their products' mean pair score is at least this
+KIND_THRESHOLD = 0.35  # groups never join below this mean pair score (group_kinds)
+# A join of two groups is undone when their mean pair score is this much below how alike
+# each group's own products are, and each holds at least MIN_KIND_SIZE products (_Tree.cut).
+KIND_MARGIN = 0.05
+MIN_KIND_SIZE = 3
 
 
 def pair_score(similarity: float, a: KindReading, b: KindReading) -> float:
@@ -572,14 +580,18 @@ def related_names(a: str, b: str) -> bool:
 
 
 def group_kinds(ids: list[int], scores: Mapping[tuple[int, int], float], missing: float | None = 0.0,
-                threshold: float = KIND_THRESHOLD) -> dict[int, int]:
-    """Average-linkage clustering: {id: group}, a group being the smallest id in it.
+                threshold: float = KIND_THRESHOLD, margin: float = KIND_MARGIN,
+                min_kind: int = MIN_KIND_SIZE) -> dict[int, int]:
+    """Average-linkage clustering, cut where the category's own scores say: {id: group},
+    a group being the smallest id in it.
 
     `scores` holds pair scores for pairs (i, j) with i < j that were looked at (each
     product's nearest neighbours and every pair that must never join); a pair not
     looked at counts as `missing` (None: the mean is over the pairs looked at, for a
-    large category where only each product's nearest neighbours are). Two groups join while the mean score over all their
-    pairs is at least `threshold`, best pair of groups first."""
+    large category where only each product's nearest neighbours are). Groups join, best
+    pair of groups first, while the mean score over all their pairs is at least
+    `threshold`: that tree of joins is then read from the top down (`_cut`), so how
+    alike one kind's products are is measured in each category rather than fixed."""
     members = {i: [i] for i in ids}
     links: dict[int, dict[int, float]] = {i: {} for i in ids}  # group -> other group -> sum of looked-at scores
     counts: dict[int, dict[int, int]] = {i: {} for i in ids}
@@ -589,6 +601,7 @@ def group_kinds(ids: list[int], scores: Mapping[tuple[int, int], float], missing
             links[j][i] = links[j].get(i, 0.0) + s
             counts[i][j] = counts[i].get(j, 0) + 1
             counts[j][i] = counts[j].get(i, 0) + 1
+    tree = _Tree(ids)
 
     def mean(a: int, b: int) -> float:
         if missing is None:
@@ -606,6 +619,11 @@ def group_kinds(ids: list[int], scores: Mapping[tuple[int, int], float], missing
         if -neg < threshold:
             break
         keep, gone = min(a, b), max(a, b)
+        looked, pairs = counts[keep][gone], len(members[keep]) * len(members[gone])
+        if missing is None:
+            tree.join(keep, gone, -neg, links[keep][gone], looked)
+        else:
+            tree.join(keep, gone, -neg, links[keep][gone] + missing * (pairs - looked), pairs)
         alive.discard(gone)
         for other, total in links.pop(gone).items():
             n = counts[gone][other]
@@ -621,4 +639,61 @@ def group_kinds(ids: list[int], scores: Mapping[tuple[int, int], float], missing
         members[keep] += members.pop(gone)
         for other in links[keep]:
             heapq.heappush(heap, (-mean(keep, other), min(keep, other), max(keep, other)))
-    return {i: g for g, ids_ in members.items() for i in ids_}
+    return tree.cut(alive, margin, min_kind)
+
+
+class _Tree:
+    """The joins of `group_kinds`, kept so the tree can be cut afterwards.
+
+    A node is a product (its id, a leaf) or a join (-1 - its index). Each group carries
+    the sum and count of the pair scores inside it, so how alike its products are (its
+    cohesion: their mean) costs nothing more than the joins themselves."""
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self.node = {i: i for i in ids}  # group -> its node
+        self.inside = {i: (0.0, 0) for i in ids}  # group -> (sum, count) of its pair scores
+        self.size = {i: 1 for i in ids}
+        # a join: (left node, right node, their mean pair score, cohesion of left, of right, smaller size)
+        self.joins: list[tuple[int, int, float, float | None, float | None, int]] = []
+
+    def join(self, keep: int, gone: int, height: float, link_sum: float, link_count: int) -> None:
+        (sa, na), (sb, nb) = self.inside[keep], self.inside.pop(gone)
+        self.joins.append((self.node[keep], self.node.pop(gone), height, sa / na if na else None,
+                           sb / nb if nb else None, min(self.size[keep], self.size[gone])))
+        self.inside[keep] = (sa + sb + link_sum, na + nb + link_count)
+        self.size[keep] += self.size.pop(gone)
+        self.node[keep] = -len(self.joins)
+
+    def cut(self, roots: Iterable[int], margin: float, min_kind: int) -> dict[int, int]:
+        """{id: group}: from the top of each tree, a join is undone when both its sides
+        hold at least `min_kind` products and the mean score between them is more than
+        `margin` below how alike the products within each side are (the less cohesive
+        side's mean), then its sides are looked at the same way; a join that holds keeps
+        everything under it together. Kinds of one category differ by more than products
+        of one kind do, whatever the category's usual similarity (close in a category of
+        socks, far apart in one of headphones); a category of one kind has no join that
+        stands out, and an outlier or a pair of near-duplicates is never cut off alone."""
+        out: dict[int, int] = {}
+        for root in roots:
+            todo = [self.node[root]]
+            while todo:
+                node = todo.pop()
+                if node < 0:
+                    left, right, height, a, b, smaller = self.joins[-1 - node]
+                    if smaller >= min_kind and a is not None and b is not None and height < min(a, b) - margin:
+                        todo += [left, right]
+                        continue
+                group = self._leaves(node)
+                first = min(group)
+                out.update((i, first) for i in group)
+        return out
+
+    def _leaves(self, node: int) -> list[int]:
+        found, todo = [], [node]
+        while todo:
+            node = todo.pop()
+            if node >= 0:
+                found.append(node)
+            else:
+                todo += self.joins[-1 - node][:2]
+        return found

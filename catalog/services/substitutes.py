@@ -108,10 +108,10 @@ class UnknownSku(LookupError):
 
 # --------------------------------------------------------------------------- the index
 
-# Changes whenever substitute_text or kind_payload read products differently: an index
-# written by another version is read whole again (only texts that really changed are
-# embedded again, by their hashes).
-TEXT_VERSION = "4"
+# Changes whenever substitute_text or kind_payload read products differently, or
+# group_index groups them differently: an index written by another version is read whole
+# again (only texts that really changed are embedded again, by their hashes).
+TEXT_VERSION = "5"
 
 
 def substitute_text(p: ProductInfo) -> str:
