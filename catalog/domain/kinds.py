@@ -476,8 +476,12 @@ class PartIndex:
     KX-2", "compatible with Heritage Tilt-Head") is resolved to those kinds."""
 
     def __init__(self, facts: Iterable[KindFacts]) -> None:
+        facts = list(facts)
         self._heads: set[str] = set()
         self._brand_kinds: dict[frozenset[str], set[str]] = {}
+        # Titles by word, for the words parts name only (what the catalog's parts say they
+        # fit; another's are added when first asked for): a catalog has far more words.
+        self._titles: list[tuple[tuple[str, ...], frozenset[str]]] = []
         self._by_word: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = {}
         for f in facts:
             if f.part_of or f.part:
@@ -486,17 +490,29 @@ class PartIndex:
             self._heads |= kinds
             if f.brand:
                 self._brand_kinds.setdefault(frozenset(f.brand.split()), set()).update(kinds)
-            title = frozenset(f.words)
-            for w in title:
-                self._by_word.setdefault(w, []).append((title, kinds))
+            self._titles.append((f.words, kinds))
+        self._index_words({w for f in facts for w in f.part_of})
         self._brands_by_word: dict[str, list[frozenset[str]]] = {}
         for brand in self._brand_kinds:
             self._brands_by_word.setdefault(min(brand), []).append(brand)
+
+    def _index_words(self, wanted: set[str]) -> None:
+        """The titles holding each of `wanted` (not indexed before)."""
+        for w in wanted:
+            self._by_word[w] = []
+        for title_words, kinds in self._titles:
+            found = wanted.intersection(title_words)
+            if found:
+                title = frozenset(title_words)
+                for w in found:
+                    self._by_word[w].append((title, kinds))
 
     def made_for(self, f: KindFacts) -> frozenset[str]:
         target = set(f.part_of)
         if not target:
             return frozenset()
+        if not target <= self._by_word.keys():
+            self._index_words(target - self._by_word.keys())
         kinds = target & self._heads
         for word in target:
             for brand in self._brands_by_word.get(word, ()):
