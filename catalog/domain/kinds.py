@@ -356,33 +356,30 @@ class KindNames:
         single_words = {(f.category, w) for f in facts for n in f.names if len(n) == 1 for w in n}
         single_words |= {(f.category, w) for f in facts for w in f.words}
         self._joined_words = single_words
+        # One pass for the names (two words and more), head words and types of every product.
         pairs: dict[tuple[str, str], set[str]] = {}
-        types: dict[tuple[str, str], set[str]] = {}
-        for f in facts:
-            owner = f.brand or " ".join(f.words)
-            for n in f.names[:TRUSTED]:
-                n = self._joined(f.category, n)
-                for size in range(2, len(n) + 1):  # "coffee machine" and "espresso coffee machine"
-                    pairs.setdefault((f.category, " ".join(n[-size:])), set()).add(owner)
-            if f.type_attr:
-                types.setdefault((f.category, f.type_attr), set()).add(owner)
-        self._pairs = {k for k, v in pairs.items() if len(v) >= MIN_BRANDS}
-        # Words that begin a shared name ("trail" in "trail runner"): before another head
-        # ("Trail Trainers", one brand's) they still say which kind it is.
-        self._modifiers = {(c, name.split()[0]) for c, name in self._pairs}
         heads: dict[tuple[str, str], set[str]] = {}
-        for f in facts:
-            owner = f.brand or " ".join(f.words)
-            for n in f.names[:TRUSTED]:
-                heads.setdefault((f.category, self._joined(f.category, n)[-1]), set()).add(owner)
-        self._heads = {k for k, v in heads.items() if len(v) >= MIN_BRANDS}
+        types: dict[tuple[str, str], set[str]] = {}
         # A type column decides kinds in a category where most products carry one; where
         # a few do, its values are details ("glass", "wheeled") and only name candidates.
         typed: dict[str, list[int]] = {}
         for f in facts:
-            counts = typed.setdefault(f.category, [0, 0])
+            category, owner = f.category, f.brand or " ".join(f.words)
+            for n in f.names[:TRUSTED]:
+                n = self._joined(category, n)
+                heads.setdefault((category, n[-1]), set()).add(owner)
+                for size in range(2, len(n) + 1):  # "coffee machine" and "espresso coffee machine"
+                    pairs.setdefault((category, " ".join(n[-size:])), set()).add(owner)
+            counts = typed.setdefault(category, [0, 0])
             counts[0] += bool(f.type_attr)
             counts[1] += 1
+            if f.type_attr:
+                types.setdefault((category, f.type_attr), set()).add(owner)
+        self._pairs = {k for k, v in pairs.items() if len(v) >= MIN_BRANDS}
+        # Words that begin a shared name ("trail" in "trail runner"): before another head
+        # ("Trail Trainers", one brand's) they still say which kind it is.
+        self._modifiers = {(c, name.split()[0]) for c, name in self._pairs}
+        self._heads = {k for k, v in heads.items() if len(v) >= MIN_BRANDS}
         self.shared_types = {(c, t) for (c, t), v in types.items()
                              if len(v) >= MIN_BRANDS and typed[c][0] >= TYPED_SHARE * typed[c][1]}
         self._parts = parts
