@@ -356,33 +356,30 @@ class KindNames:
         single_words = {(f.category, w) for f in facts for n in f.names if len(n) == 1 for w in n}
         single_words |= {(f.category, w) for f in facts for w in f.words}
         self._joined_words = single_words
+        # One pass for the names (two words and more), head words and types of every product.
         pairs: dict[tuple[str, str], set[str]] = {}
-        types: dict[tuple[str, str], set[str]] = {}
-        for f in facts:
-            owner = f.brand or " ".join(f.words)
-            for n in f.names[:TRUSTED]:
-                n = self._joined(f.category, n)
-                for size in range(2, len(n) + 1):  # "coffee machine" and "espresso coffee machine"
-                    pairs.setdefault((f.category, " ".join(n[-size:])), set()).add(owner)
-            if f.type_attr:
-                types.setdefault((f.category, f.type_attr), set()).add(owner)
-        self._pairs = {k for k, v in pairs.items() if len(v) >= MIN_BRANDS}
-        # Words that begin a shared name ("trail" in "trail runner"): before another head
-        # ("Trail Trainers", one brand's) they still say which kind it is.
-        self._modifiers = {(c, name.split()[0]) for c, name in self._pairs}
         heads: dict[tuple[str, str], set[str]] = {}
-        for f in facts:
-            owner = f.brand or " ".join(f.words)
-            for n in f.names[:TRUSTED]:
-                heads.setdefault((f.category, self._joined(f.category, n)[-1]), set()).add(owner)
-        self._heads = {k for k, v in heads.items() if len(v) >= MIN_BRANDS}
+        types: dict[tuple[str, str], set[str]] = {}
         # A type column decides kinds in a category where most products carry one; where
         # a few do, its values are details ("glass", "wheeled") and only name candidates.
         typed: dict[str, list[int]] = {}
         for f in facts:
-            counts = typed.setdefault(f.category, [0, 0])
+            category, owner = f.category, f.brand or " ".join(f.words)
+            for n in f.names[:TRUSTED]:
+                n = self._joined(category, n)
+                heads.setdefault((category, n[-1]), set()).add(owner)
+                for size in range(2, len(n) + 1):  # "coffee machine" and "espresso coffee machine"
+                    pairs.setdefault((category, " ".join(n[-size:])), set()).add(owner)
+            counts = typed.setdefault(category, [0, 0])
             counts[0] += bool(f.type_attr)
             counts[1] += 1
+            if f.type_attr:
+                types.setdefault((category, f.type_attr), set()).add(owner)
+        self._pairs = {k for k, v in pairs.items() if len(v) >= MIN_BRANDS}
+        # Words that begin a shared name ("trail" in "trail runner"): before another head
+        # ("Trail Trainers", one brand's) they still say which kind it is.
+        self._modifiers = {(c, name.split()[0]) for c, name in self._pairs}
+        self._heads = {k for k, v in heads.items() if len(v) >= MIN_BRANDS}
         self.shared_types = {(c, t) for (c, t), v in types.items()
                              if len(v) >= MIN_BRANDS and typed[c][0] >= TYPED_SHARE * typed[c][1]}
         self._parts = parts
@@ -476,8 +473,12 @@ class PartIndex:
     KX-2", "compatible with Heritage Tilt-Head") is resolved to those kinds."""
 
     def __init__(self, facts: Iterable[KindFacts]) -> None:
+        facts = list(facts)
         self._heads: set[str] = set()
         self._brand_kinds: dict[frozenset[str], set[str]] = {}
+        # Titles by word, for the words parts name only (what the catalog's parts say they
+        # fit; another's are added when first asked for): a catalog has far more words.
+        self._titles: list[tuple[tuple[str, ...], frozenset[str]]] = []
         self._by_word: dict[str, list[tuple[frozenset[str], frozenset[str]]]] = {}
         for f in facts:
             if f.part_of or f.part:
@@ -486,17 +487,29 @@ class PartIndex:
             self._heads |= kinds
             if f.brand:
                 self._brand_kinds.setdefault(frozenset(f.brand.split()), set()).update(kinds)
-            title = frozenset(f.words)
-            for w in title:
-                self._by_word.setdefault(w, []).append((title, kinds))
+            self._titles.append((f.words, kinds))
+        self._index_words({w for f in facts for w in f.part_of})
         self._brands_by_word: dict[str, list[frozenset[str]]] = {}
         for brand in self._brand_kinds:
             self._brands_by_word.setdefault(min(brand), []).append(brand)
+
+    def _index_words(self, wanted: set[str]) -> None:
+        """The titles holding each of `wanted` (not indexed before)."""
+        for w in wanted:
+            self._by_word[w] = []
+        for title_words, kinds in self._titles:
+            found = wanted.intersection(title_words)
+            if found:
+                title = frozenset(title_words)
+                for w in found:
+                    self._by_word[w].append((title, kinds))
 
     def made_for(self, f: KindFacts) -> frozenset[str]:
         target = set(f.part_of)
         if not target:
             return frozenset()
+        if not target <= self._by_word.keys():
+            self._index_words(target - self._by_word.keys())
         kinds = target & self._heads
         for word in target:
             for brand in self._brands_by_word.get(word, ()):
