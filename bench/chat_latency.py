@@ -20,6 +20,7 @@ from catalog.db.migrate import upgrade
 from catalog.db.orm import Product, Variant
 from catalog.services.seeding import seed_demo_store
 from catalog.uow import UnitOfWork
+from catalog.wording.errors import ACTION_SERVER_DOWN, TECHNICAL_PROBLEM
 from tests.servers import running
 
 GREETINGS = ["hi", "hello there", "hey", "good morning", "hi, anyone there?"]
@@ -31,6 +32,14 @@ def stock_questions(url: str, n: int, rng: random.Random) -> list[str]:
         titles = uow.session.execute(select(Product.title)).scalars().all()
     forms = ["is {} in stock?", "do you have the {}?", "any {} available?", "when will the {} be back?"]
     return [rng.choice(forms).format(rng.choice(skus) if i % 2 else rng.choice(titles).lower()) for i in range(n)]
+
+
+def answered(replies: list[dict]) -> list[dict]:
+    """The replies, after checking they are answers: a latency of apologies measures nothing."""
+    said = " ".join(r.get("text") or "" for r in replies)
+    if not replies or ACTION_SERVER_DOWN in said or TECHNICAL_PROBLEM in said:
+        raise SystemExit(f"the servers did not answer (so nothing to time): {said[:200]!r}")
+    return replies
 
 
 def pct(values: list[float], p: float) -> float:
@@ -65,13 +74,14 @@ def main() -> None:
             for i in range(args.messages):  # interleaved, so both see the same machine state
                 for kind, text, out in (("s", questions[i], stock), ("g", rng.choice(GREETINGS), greet)):
                     start = time.perf_counter()
-                    servers.say(f"seq-{kind}-{i}", text)
+                    answered(servers.say(f"seq-{kind}-{i}", text))
                     out.append(time.perf_counter() - start)
             print(f"chat latency over REST ({args.messages} of each, sequential; "
                   f"{args.clients} concurrent conversations x {args.per_client} messages)")
             report("sequential", stock, greet)
 
             cstock, cgreet, lock = [], [], threading.Lock()
+            failures: list[str] = []
             pool = questions[args.messages:]
 
             def conversation(c: int) -> None:
@@ -80,7 +90,11 @@ def main() -> None:
                     is_stock = (j + c) % 2 == 0
                     text = pool[c * args.per_client + j] if is_stock else GREETINGS[j % len(GREETINGS)]
                     start = time.perf_counter()
-                    servers.say(sender, text)
+                    try:
+                        answered(servers.say(sender, text))
+                    except SystemExit as e:  # a thread cannot stop the bench: the main thread does
+                        failures.append(str(e))
+                        return
                     with lock:
                         (cstock if is_stock else cgreet).append(time.perf_counter() - start)
 
@@ -90,6 +104,8 @@ def main() -> None:
                 t.start()
             for t in threads:
                 t.join()
+            if failures:
+                raise SystemExit(failures[0])
             wall = time.perf_counter() - wall
             report(f"{args.clients} concurrent", cstock, cgreet)
             total = len(cstock) + len(cgreet)
