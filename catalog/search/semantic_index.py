@@ -42,6 +42,17 @@ def empty_index() -> faiss.Index:
                                                         faiss.METRIC_INNER_PRODUCT))
 
 
+def nearest(index: faiss.Index, queries: np.ndarray, k: int,
+            params: faiss.SearchParameters | None = None) -> list[list[tuple[int, float]]]:
+    """The k nearest (id, score) of each query row, best first (fewer where the index or
+    the id selector holds fewer)."""
+    if not k or index.ntotal == 0:
+        return [[] for _ in range(len(queries))]
+    scores, ids = index.search(np.ascontiguousarray(queries, dtype="float32"), min(k, index.ntotal), params=params)
+    return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
+            for row_ids, row_scores in zip(ids, scores)]
+
+
 class SemanticIndex:
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -118,8 +129,7 @@ class SemanticIndex:
         params = None
         if among is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(among, dtype="int64")))
-        scores, ids = self.index.search(vector.reshape(1, -1).astype("float32"), k, params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return nearest(self.index, vector.reshape(1, -1), k, params)[0]
 
     def vector(self, pid: int) -> np.ndarray:
         return self.index.reconstruct(int(pid))

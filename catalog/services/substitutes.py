@@ -67,7 +67,7 @@ from catalog.domain.substitutes import (
 )
 from catalog.domain.variants import matches
 from catalog.policy import SteeringSettings
-from catalog.search.semantic_index import SemanticIndex, content_hash, empty_index
+from catalog.search.semantic_index import SemanticIndex, content_hash, empty_index, nearest
 from catalog.services.margins import higher_margin_first
 from catalog.uow import UnitOfWork
 
@@ -367,7 +367,7 @@ def _join_neighbours(vectors: SemanticIndex, category: str, fresh: list[int], gr
         local = empty_index()
         if len(among):
             local.add_with_ids(vectors.index.reconstruct_batch(among), among)
-        found = _search_each(local, vectors.index.reconstruct_batch(np.asarray(fresh, dtype="int64")), NEIGHBOURS)
+        found = nearest(local, vectors.index.reconstruct_batch(np.asarray(fresh, dtype="int64")), NEIGHBOURS)
     for pid, near in zip(fresh, found):
         by_group: dict[str, list[float]] = {}
         for other, similarity in near:
@@ -392,16 +392,6 @@ def _one_thread() -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
-
-
-def _search_each(index: faiss.Index, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-    """The k nearest (id, score) of each query row, best first (SemanticIndex.search, batched)."""
-    k = min(k, index.ntotal)
-    if not k:
-        return [[] for _ in range(len(queries))]
-    scores, ids = index.search(np.ascontiguousarray(queries, dtype="float32"), k)
-    return [[(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
-            for row_ids, row_scores in zip(ids, scores)]
 
 
 def _pair_scores(vectors: SemanticIndex, ids: list[int],
